@@ -1,0 +1,42 @@
+//! Switchboard's application services: the rules of the product.
+//!
+//! Depends on `domain`, `store`, `guard` and `llm`. Handlers in `server` call exactly one
+//! service here per request; services decide policy, generate ids, timestamps and hashes, and
+//! talk to repositories. Nothing in this crate knows about HTTP.
+//!
+//! Rooms: `secrets` (sealing and master keys), `health` (readiness), `workers` (the
+//! supervisor that owns every background task). Later capabilities add `identity`, `audit`,
+//! `policy`, `tools`, `approvals`, `runtime`, `gateway`, `workspace`, `fleet`.
+
+pub mod health;
+pub mod secrets;
+pub mod workers;
+
+use std::sync::Arc;
+
+use switchboard_domain::Clock;
+use switchboard_store::Store;
+
+pub use secrets::Secrets;
+pub use workers::Supervisor;
+
+/// Everything the services need, built once at startup by the `cli` wiring.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: Secrets,
+    pub workers: Supervisor,
+    pub version: &'static str,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, keyring: secrets::Keyring) -> App {
+        let secrets = Secrets::new(store.clone(), clock.clone(), keyring);
+        App { store, clock, secrets, workers: Supervisor::new(), version: env!("CARGO_PKG_VERSION") }
+    }
+
+    pub async fn readiness(&self) -> health::ReadinessReport {
+        health::readiness(&self.store).await
+    }
+}

@@ -1,0 +1,15 @@
+//! Switchboard's domain vocabulary: typed ids (UUIDv7), the [`Clock`], roles, organisation
+//! states and the rules that are pure functions of them.
+//!
+//! This crate does no IO and depends on no other Switchboard crate. Everything above it
+//! (`store`, `app`, `server`, `cli`) speaks in these types.
+
+pub mod clock;
+pub mod ids;
+pub mod org;
+pub mod role;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId};
+pub use org::{OrgStatus, Slug, SlugError, TransitionError};
+pub use role::{Role, RoleParseError};

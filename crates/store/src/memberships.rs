@@ -1,0 +1,24 @@
+//! Who belongs to which organisation, with which role.
+
+use switchboard_domain::{OrgId, Role, Timestamp, UserId};
+
+use crate::StoreError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+#[async_trait::async_trait]
+pub trait MembershipRepo: Send + Sync {
+    /// Adds a member, or changes the role of an existing one.
+    async fn upsert(&self, membership: &MembershipRecord) -> Result<(), StoreError>;
+    async fn get(&self, org: OrgId, user: UserId) -> Result<Option<MembershipRecord>, StoreError>;
+    /// A user's memberships, oldest first.
+    async fn list_for_user(&self, user: UserId) -> Result<Vec<MembershipRecord>, StoreError>;
+    /// An organisation's members, oldest first.
+    async fn list_for_org(&self, org: OrgId) -> Result<Vec<MembershipRecord>, StoreError>;
+}

@@ -1,0 +1,35 @@
+//! Organisations (tenants).
+
+use switchboard_domain::{OrgId, OrgStatus, Slug, Timestamp};
+
+use crate::StoreError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgRecord {
+    pub id: OrgId,
+    pub slug: Slug,
+    pub name: String,
+    pub domain: Option<String>,
+    pub status: OrgStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[async_trait::async_trait]
+pub trait OrgRepo: Send + Sync {
+    /// Saves a new organisation; [`StoreError::Conflict`] when the slug is taken.
+    async fn insert(&self, org: &OrgRecord) -> Result<(), StoreError>;
+    async fn get(&self, id: OrgId) -> Result<Option<OrgRecord>, StoreError>;
+    async fn get_by_slug(&self, slug: &str) -> Result<Option<OrgRecord>, StoreError>;
+    /// All organisations, oldest first.
+    async fn list(&self) -> Result<Vec<OrgRecord>, StoreError>;
+    async fn count(&self) -> Result<u64, StoreError>;
+    /// Sets the status; [`StoreError::NotFound`] when there is no such organisation.
+    async fn set_status(
+        &self,
+        id: OrgId,
+        status: OrgStatus,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,72 @@
+//! PostgreSQL backend: one pool shared by reads and writes. Used when `DATABASE_URL` is a
+//! `postgres://` URL; several hub replicas can share one database.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::{ConnectOptions, MigrationReport, Readiness, Store, StoreError};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Clone)]
+pub(crate) struct PgDb {
+    pool: PgPool,
+}
+
+impl PgDb {
+    pub(crate) fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreError> {
+    let connect_error = |e: sqlx::Error| StoreError::Connect {
+        url: crate::redact_url(&options.url),
+        reason: e.to_string(),
+    };
+    let connect_options = PgConnectOptions::from_str(&options.url)
+        .map_err(connect_error)?
+        .application_name("switchboard");
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.connect_timeout)
+        .connect_with(connect_options)
+        .await
+        .map_err(connect_error)?;
+    let db = Arc::new(PgDb { pool });
+    Ok(Store {
+        backend: crate::Backend::Postgres,
+        maintenance: db.clone(),
+        orgs: db.clone(),
+        users: db.clone(),
+        memberships: db.clone(),
+        secrets: db,
+    })
+}
+
+crate::sql::orgs::org_repo!(PgDb);
+crate::sql::users::user_repo!(PgDb);
+crate::sql::memberships::membership_repo!(PgDb);
+crate::sql::secrets::secret_repo!(PgDb);
+
+#[async_trait::async_trait]
+impl crate::Maintenance for PgDb {
+    async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        crate::migrations::run(&MIGRATOR, &self.pool).await
+    }
+
+    async fn readiness(&self) -> Readiness {
+        crate::migrations::readiness(&MIGRATOR, &self.pool).await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

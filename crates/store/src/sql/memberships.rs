@@ -1,0 +1,110 @@
+//! Portable SQL for [`crate::MembershipRepo`].
+
+use switchboard_domain::{Role, Timestamp};
+use uuid::Uuid;
+
+use crate::{MembershipRecord, StoreError};
+
+pub(crate) const COLUMNS: &str = "org_id, user_id, role, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MembershipRow {
+    org_id: Uuid,
+    user_id: Uuid,
+    role: String,
+    created_at: Timestamp,
+}
+
+impl TryFrom<MembershipRow> for MembershipRecord {
+    type Error = StoreError;
+    fn try_from(row: MembershipRow) -> Result<Self, StoreError> {
+        Ok(MembershipRecord {
+            org_id: row.org_id.into(),
+            user_id: row.user_id.into(),
+            role: row.role.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+macro_rules! membership_repo {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::MembershipRepo for $db {
+            async fn upsert(
+                &self,
+                m: &$crate::MembershipRecord,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                )
+                .bind(m.org_id.as_uuid())
+                .bind(m.user_id.as_uuid())
+                .bind(m.role.as_str())
+                .bind(m.created_at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn get(
+                &self,
+                org: switchboard_domain::OrgId,
+                user: switchboard_domain::UserId,
+            ) -> Result<Option<$crate::MembershipRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM memberships WHERE org_id = $1 AND user_id = $2",
+                    $crate::sql::memberships::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::memberships::MembershipRow>(&sql)
+                    .bind(org.as_uuid())
+                    .bind(user.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .map($crate::MembershipRecord::try_from)
+                    .transpose()
+            }
+
+            async fn list_for_user(
+                &self,
+                user: switchboard_domain::UserId,
+            ) -> Result<Vec<$crate::MembershipRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM memberships WHERE user_id = $1 ORDER BY created_at, org_id",
+                    $crate::sql::memberships::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::memberships::MembershipRow>(&sql)
+                    .bind(user.as_uuid())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map($crate::MembershipRecord::try_from)
+                    .collect()
+            }
+
+            async fn list_for_org(
+                &self,
+                org: switchboard_domain::OrgId,
+            ) -> Result<Vec<$crate::MembershipRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM memberships WHERE org_id = $1 ORDER BY created_at, user_id",
+                    $crate::sql::memberships::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::memberships::MembershipRow>(&sql)
+                    .bind(org.as_uuid())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map($crate::MembershipRecord::try_from)
+                    .collect()
+            }
+        }
+    };
+}
+pub(crate) use membership_repo;

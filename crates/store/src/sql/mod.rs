@@ -1,0 +1,19 @@
+//! SQL that reads the same on SQLite and PostgreSQL (`$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`). Each file defines a macro that implements one repository trait for a backend
+//! type; `sqlite/` and `postgres/` instantiate it. The backend type provides `writer()` and
+//! `reader()` pools (one pool on PostgreSQL; a single writer and several readers on SQLite).
+//!
+//! Rows are decoded into `*Row` structs here and converted to the domain records, so a value
+//! the database cannot turn back into a domain value surfaces as `StoreError::Corrupt`.
+
+pub(crate) mod memberships;
+pub(crate) mod orgs;
+pub(crate) mod secrets;
+pub(crate) mod users;
+
+use crate::StoreError;
+
+/// Converts a `COUNT(*)` result, which is never negative.
+pub(crate) fn count(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+}

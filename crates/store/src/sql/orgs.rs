@@ -1,0 +1,146 @@
+//! Portable SQL for [`crate::OrgRepo`].
+
+use switchboard_domain::{OrgStatus, Slug, Timestamp};
+use uuid::Uuid;
+
+use crate::{OrgRecord, StoreError};
+
+pub(crate) const COLUMNS: &str =
+    "id, slug, name, domain, status, created_at, updated_at, deleted_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgRow {
+    id: Uuid,
+    slug: String,
+    name: String,
+    domain: Option<String>,
+    status: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Option<Timestamp>,
+}
+
+impl TryFrom<OrgRow> for OrgRecord {
+    type Error = StoreError;
+    fn try_from(row: OrgRow) -> Result<Self, StoreError> {
+        Ok(OrgRecord {
+            id: row.id.into(),
+            slug: Slug::parse(&row.slug)
+                .map_err(|e| StoreError::Corrupt(format!("organisation slug: {e}")))?,
+            name: row.name,
+            domain: row.domain,
+            status: row.status.parse::<OrgStatus>().map_err(StoreError::Corrupt)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+        })
+    }
+}
+
+macro_rules! org_repo {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::OrgRepo for $db {
+            async fn insert(&self, org: &$crate::OrgRecord) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO organizations \
+                     (id, slug, name, domain, status, created_at, updated_at, deleted_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(org.id.as_uuid())
+                .bind(org.slug.as_str())
+                .bind(&org.name)
+                .bind(&org.domain)
+                .bind(org.status.as_str())
+                .bind(org.created_at)
+                .bind(org.updated_at)
+                .bind(org.deleted_at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn get(
+                &self,
+                id: switchboard_domain::OrgId,
+            ) -> Result<Option<$crate::OrgRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE id = $1",
+                    $crate::sql::orgs::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::orgs::OrgRow>(&sql)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .map($crate::OrgRecord::try_from)
+                    .transpose()
+            }
+
+            async fn get_by_slug(
+                &self,
+                slug: &str,
+            ) -> Result<Option<$crate::OrgRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE slug = $1",
+                    $crate::sql::orgs::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::orgs::OrgRow>(&sql)
+                    .bind(slug)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .map($crate::OrgRecord::try_from)
+                    .transpose()
+            }
+
+            async fn list(&self) -> Result<Vec<$crate::OrgRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM organizations ORDER BY id",
+                    $crate::sql::orgs::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::orgs::OrgRow>(&sql)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map($crate::OrgRecord::try_from)
+                    .collect()
+            }
+
+            async fn count(&self) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations")
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::count(n)
+            }
+
+            async fn set_status(
+                &self,
+                id: switchboard_domain::OrgId,
+                status: switchboard_domain::OrgStatus,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let deleted_at = (status == switchboard_domain::OrgStatus::Deleted).then_some(at);
+                let done = sqlx::query(
+                    "UPDATE organizations SET status = $2, updated_at = $3, \
+                     deleted_at = COALESCE($4, deleted_at) WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(at)
+                .bind(deleted_at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound);
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use org_repo;

@@ -1,0 +1,88 @@
+//! SQLite backend: WAL mode, a busy timeout, one writer connection and a pool of readers.
+//! A single writer serialises writes inside the process, so SQLite never answers "busy" to
+//! one of our own writes; readers proceed in parallel under WAL.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{ConnectOptions, MigrationReport, Readiness, Store, StoreError};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+#[derive(Clone)]
+pub(crate) struct SqliteDb {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteDb {
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreError> {
+    let connect_error = |e: sqlx::Error| StoreError::Connect {
+        url: crate::redact_url(&options.url),
+        reason: e.to_string(),
+    };
+    let base = SqliteConnectOptions::from_str(&options.url)
+        .map_err(connect_error)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(options.connect_timeout)
+        .connect_with(base.clone().create_if_missing(true))
+        .await
+        .map_err(connect_error)?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .min_connections(0)
+        .acquire_timeout(options.connect_timeout)
+        .connect_with(base.read_only(true))
+        .await
+        .map_err(connect_error)?;
+    let db = Arc::new(SqliteDb { writer, reader });
+    Ok(Store {
+        backend: crate::Backend::Sqlite,
+        maintenance: db.clone(),
+        orgs: db.clone(),
+        users: db.clone(),
+        memberships: db.clone(),
+        secrets: db,
+    })
+}
+
+crate::sql::orgs::org_repo!(SqliteDb);
+crate::sql::users::user_repo!(SqliteDb);
+crate::sql::memberships::membership_repo!(SqliteDb);
+crate::sql::secrets::secret_repo!(SqliteDb);
+
+#[async_trait::async_trait]
+impl crate::Maintenance for SqliteDb {
+    async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        crate::migrations::run(&MIGRATOR, &self.writer).await
+    }
+
+    async fn readiness(&self) -> Readiness {
+        crate::migrations::readiness(&MIGRATOR, &self.reader).await
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,53 @@
+use switchboard_domain::{Clock, OrgId, OrgStatus, Role, Slug};
+use switchboard_store::{backend_tests, MembershipRecord, OrgRecord};
+
+use crate::clock;
+use crate::users::user;
+
+async fn add_org(store: &Store, clock: &switchboard_domain::ManualClock, slug: &str) -> OrgId {
+    let org = OrgRecord {
+        id: OrgId::generate(clock),
+        slug: Slug::parse(slug).unwrap(),
+        name: slug.to_owned(),
+        domain: None,
+        status: OrgStatus::Active,
+        created_at: clock.now(),
+        updated_at: clock.now(),
+        deleted_at: None,
+    };
+    store.orgs.insert(&org).await.unwrap();
+    org.id
+}
+
+backend_tests! {
+    async fn a_user_can_belong_to_several_organisations(store: Store) {
+        let clock = clock();
+        let acme = add_org(&store, &clock, "acme").await;
+        let globex = add_org(&store, &clock, "globex").await;
+        let ada = user(&clock, "ada@example.com");
+        store.users.insert(&ada).await.unwrap();
+        for (org, role) in [(acme, Role::Owner), (globex, Role::Viewer)] {
+            let m = MembershipRecord { org_id: org, user_id: ada.id, role, created_at: clock.now() };
+            store.memberships.upsert(&m).await.unwrap();
+        }
+        let mine = store.memberships.list_for_user(ada.id).await.unwrap();
+        assert_eq!(mine.len(), 2);
+        let roles: Vec<(OrgId, Role)> = mine.iter().map(|m| (m.org_id, m.role)).collect();
+        assert!(roles.contains(&(acme, Role::Owner)));
+        assert!(roles.contains(&(globex, Role::Viewer)));
+        assert_eq!(store.memberships.list_for_org(acme).await.unwrap().len(), 1);
+    }
+
+    async fn upsert_changes_the_role(store: Store) {
+        let clock = clock();
+        let acme = add_org(&store, &clock, "acme").await;
+        let ada = user(&clock, "ada@example.com");
+        store.users.insert(&ada).await.unwrap();
+        let mut m = MembershipRecord { org_id: acme, user_id: ada.id, role: Role::Member, created_at: clock.now() };
+        store.memberships.upsert(&m).await.unwrap();
+        m.role = Role::Admin;
+        store.memberships.upsert(&m).await.unwrap();
+        assert_eq!(store.memberships.get(acme, ada.id).await.unwrap(), Some(m));
+        assert_eq!(store.memberships.list_for_org(acme).await.unwrap().len(), 1);
+    }
+}
