@@ -21,3 +21,19 @@ pub async fn readiness(store: &Store) -> ReadinessReport {
         migrations_pending: r.migrations_pending,
     }
 }
+
+/// What the console's overview page shows about the installation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemOverview {
+    pub version: &'static str,
+    pub readiness: ReadinessReport,
+    pub organizations: Option<u64>,
+}
+
+pub async fn overview(store: &Store, version: &'static str) -> SystemOverview {
+    SystemOverview {
+        version,
+        readiness: readiness(store).await,
+        organizations: store.orgs.count().await.ok(),
+    }
+}

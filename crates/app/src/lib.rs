@@ -33,7 +33,17 @@ pub struct App {
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, keyring: secrets::Keyring) -> App {
         let secrets = Secrets::new(store.clone(), clock.clone(), keyring);
-        App { store, clock, secrets, workers: Supervisor::new(), version: env!("CARGO_PKG_VERSION") }
+        App {
+            store,
+            clock,
+            secrets,
+            workers: Supervisor::new(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    pub async fn overview(&self) -> health::SystemOverview {
+        health::overview(&self.store, self.version).await
     }
 
     pub async fn readiness(&self) -> health::ReadinessReport {

@@ -111,7 +111,11 @@ mod tests {
         let after = ticks.load(Ordering::SeqCst);
         assert!(after >= 2, "ticked {after} times");
         tokio::time::sleep(Duration::from_millis(30)).await;
-        assert_eq!(ticks.load(Ordering::SeqCst), after, "no ticks after shutdown");
+        assert_eq!(
+            ticks.load(Ordering::SeqCst),
+            after,
+            "no ticks after shutdown"
+        );
     }
 
     #[tokio::test]

@@ -24,8 +24,12 @@ pub struct TransitionError {
 }
 
 impl OrgStatus {
-    pub const ALL: [OrgStatus; 4] =
-        [OrgStatus::Pending, OrgStatus::Active, OrgStatus::Suspended, OrgStatus::Deleted];
+    pub const ALL: [OrgStatus; 4] = [
+        OrgStatus::Pending,
+        OrgStatus::Active,
+        OrgStatus::Suspended,
+        OrgStatus::Deleted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -97,7 +101,10 @@ impl Slug {
         if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err(SlugError::Start);
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(SlugError::Characters);
         }
         if s.ends_with('-') {

@@ -20,7 +20,10 @@ pub struct AgentIdentity {
 
 impl AgentIdentity {
     pub fn current(agent_version: &str) -> Self {
-        Self { protocol_version: PROTOCOL_VERSION, agent_version: agent_version.to_owned() }
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            agent_version: agent_version.to_owned(),
+        }
     }
 }
 

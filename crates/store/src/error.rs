@@ -26,7 +26,10 @@ impl StoreError {
     pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
             if db.is_unique_violation() {
-                let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
+                let what = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned());
                 return StoreError::Conflict(what);
             }
         }

@@ -11,12 +11,12 @@
 
 mod error;
 pub mod memberships;
-pub mod orgs;
 mod migrations;
+pub mod orgs;
 mod postgres;
+pub mod secrets;
 mod sql;
 mod sqlite;
-pub mod secrets;
 pub mod users;
 
 #[cfg(any(test, feature = "testing"))]
@@ -77,7 +77,11 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 8, connect_timeout: Duration::from_secs(5) }
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -127,7 +131,9 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,16 +181,31 @@ mod tests {
 
     #[test]
     fn backends_are_chosen_by_scheme() {
-        assert_eq!(Backend::from_url("sqlite://./data/x.db"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("sqlite://./data/x.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://u@h/db"), None);
     }
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(redact_url("postgres://sb:hunter2@db:5432/sb"), "postgres://sb:***@db:5432/sb");
+        assert_eq!(
+            redact_url("postgres://sb:hunter2@db:5432/sb"),
+            "postgres://sb:***@db:5432/sb"
+        );
         assert_eq!(redact_url("postgres://sb@db/sb"), "postgres://sb@db/sb");
-        assert_eq!(redact_url("sqlite://./data/switchboard.db"), "sqlite://./data/switchboard.db");
+        assert_eq!(
+            redact_url("sqlite://./data/switchboard.db"),
+            "sqlite://./data/switchboard.db"
+        );
     }
 }

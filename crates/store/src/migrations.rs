@@ -19,7 +19,10 @@ where
 }
 
 fn up_versions(migrator: &Migrator) -> impl Iterator<Item = i64> + '_ {
-    migrator.iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version)
+    migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| m.version)
 }
 
 /// Applies every pending migration and reports which ones it applied.
@@ -33,13 +36,25 @@ where
 {
     let before = {
         let mut conn = pool.acquire().await.map_err(StoreError::from_sqlx)?;
-        conn.ensure_migrations_table().await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        conn.ensure_migrations_table()
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
         drop(conn);
-        applied_versions(pool).await.map_err(StoreError::from_sqlx)?
+        applied_versions(pool)
+            .await
+            .map_err(StoreError::from_sqlx)?
     };
-    migrator.run(pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-    let applied = up_versions(migrator).filter(|v| !before.contains(v)).collect();
-    Ok(MigrationReport { applied, known: up_versions(migrator).count() })
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    let applied = up_versions(migrator)
+        .filter(|v| !before.contains(v))
+        .collect();
+    Ok(MigrationReport {
+        applied,
+        known: up_versions(migrator).count(),
+    })
 }
 
 /// Whether the database answers and has every embedded migration applied.
@@ -53,10 +68,18 @@ where
         Err(_) => false,
     };
     if !reachable {
-        return Readiness { reachable, migrations_pending: up_versions(migrator).count() };
+        return Readiness {
+            reachable,
+            migrations_pending: up_versions(migrator).count(),
+        };
     }
     // A database without the migrations table has nothing applied yet.
     let applied = applied_versions(pool).await.unwrap_or_default();
-    let migrations_pending = up_versions(migrator).filter(|v| !applied.contains(v)).count();
-    Readiness { reachable, migrations_pending }
+    let migrations_pending = up_versions(migrator)
+        .filter(|v| !applied.contains(v))
+        .count();
+    Readiness {
+        reachable,
+        migrations_pending,
+    }
 }

@@ -34,12 +34,28 @@ impl TestDb {
         let dir = tempfile::tempdir().unwrap_or_else(|e| fail(&format!("temp dir: {e}")));
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = open(&url).await;
-        TestDb { store, url, _dir: Some(dir), postgres: None }
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
     }
 
-    /// A fresh PostgreSQL database, or `None` when `TEST_DATABASE_URL` is not set.
+    /// A fresh, migrated PostgreSQL database, or `None` when `TEST_DATABASE_URL` is not set.
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var(TEST_DATABASE_URL).ok().filter(|v| !v.is_empty())?;
+        TestDb::create_postgres(true).await
+    }
+
+    /// A fresh PostgreSQL database with no tables yet (for migration tests).
+    pub async fn postgres_blank() -> Option<TestDb> {
+        TestDb::create_postgres(false).await
+    }
+
+    async fn create_postgres(migrate: bool) -> Option<TestDb> {
+        let admin_url = std::env::var(TEST_DATABASE_URL)
+            .ok()
+            .filter(|v| !v.is_empty())?;
         let database = format!("sb_test_{}", uuid::Uuid::now_v7().simple());
         let admin = PgConnectOptions::from_str(&admin_url)
             .unwrap_or_else(|e| fail(&format!("{TEST_DATABASE_URL} is not a PostgreSQL URL: {e}")));
@@ -52,8 +68,22 @@ impl TestDb {
             .unwrap_or_else(|e| fail(&format!("cannot create test database: {e}")));
         let _ = conn.close().await;
         let url = admin.database(&database).to_url_lossy().to_string();
-        let store = open(&url).await;
-        Some(TestDb { store, url, _dir: None, postgres: Some(PgCleanup { admin_url, database }) })
+        let store = if migrate {
+            open(&url).await
+        } else {
+            Store::connect(&ConnectOptions::new(&url))
+                .await
+                .unwrap_or_else(|e| fail(&format!("cannot open test database: {e}")))
+        };
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+            postgres: Some(PgCleanup {
+                admin_url,
+                database,
+            }),
+        })
     }
 
     /// Both backends that are available here: SQLite always, PostgreSQL when configured.
@@ -81,11 +111,17 @@ async fn open(url: &str) -> Store {
     let store = Store::connect(&ConnectOptions::new(url))
         .await
         .unwrap_or_else(|e| fail(&format!("cannot open test database: {e}")));
-    store.migrate().await.unwrap_or_else(|e| fail(&format!("cannot migrate test database: {e}")));
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot migrate test database: {e}")));
     store
 }
 
-#[allow(clippy::panic, reason = "test harness: a broken test database fails the test")]
+#[allow(
+    clippy::panic,
+    reason = "test harness: a broken test database fails the test"
+)]
 fn fail(message: &str) -> ! {
     panic!("{message}")
 }
@@ -98,8 +134,9 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime, so the database is dropped from a thread with
         // a runtime of its own. WITH (FORCE) ends the pool's connections that are still open.
         let handle = std::thread::spawn(move || {
-            let Ok(runtime) =
-                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
             else {
                 return;
             };

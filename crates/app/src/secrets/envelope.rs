@@ -53,10 +53,21 @@ pub fn seal(
     let cipher = XChaCha20Poly1305::new(&data_key);
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad: &ctx.associated_data("value") })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad: &ctx.associated_data("value"),
+            },
+        )
         .map_err(|_| SecretsError::Crypto)?;
     let wrapped_key = wrap_key(master, ctx, data_key.as_slice())?;
-    Ok(Envelope { key_id: master.id().to_owned(), wrapped_key, nonce: nonce.to_vec(), ciphertext })
+    Ok(Envelope {
+        key_id: master.id().to_owned(),
+        wrapped_key,
+        nonce: nonce.to_vec(),
+        ciphertext,
+    })
 }
 
 pub fn open(
@@ -72,7 +83,10 @@ pub fn open(
     let plaintext = cipher
         .decrypt(
             XNonce::from_slice(&envelope.nonce),
-            Payload { msg: &envelope.ciphertext, aad: &ctx.associated_data("value") },
+            Payload {
+                msg: &envelope.ciphertext,
+                aad: &ctx.associated_data("value"),
+            },
         )
         .map_err(|_| SecretsError::Crypto)?;
     Ok(Zeroizing::new(plaintext))
@@ -84,10 +98,17 @@ pub fn wrap_key(
     ctx: &SealContext<'_>,
     data_key: &[u8],
 ) -> Result<Vec<u8>, SecretsError> {
-    let cipher = XChaCha20Poly1305::new_from_slice(master.bytes()).map_err(|_| SecretsError::Crypto)?;
+    let cipher =
+        XChaCha20Poly1305::new_from_slice(master.bytes()).map_err(|_| SecretsError::Crypto)?;
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let sealed = cipher
-        .encrypt(&nonce, Payload { msg: data_key, aad: &wrap_aad(master, ctx) })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: data_key,
+                aad: &wrap_aad(master, ctx),
+            },
+        )
         .map_err(|_| SecretsError::Crypto)?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
@@ -104,9 +125,16 @@ pub fn unwrap_key(
         return Err(SecretsError::Crypto);
     }
     let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
-    let cipher = XChaCha20Poly1305::new_from_slice(master.bytes()).map_err(|_| SecretsError::Crypto)?;
+    let cipher =
+        XChaCha20Poly1305::new_from_slice(master.bytes()).map_err(|_| SecretsError::Crypto)?;
     let data_key = cipher
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: &wrap_aad(master, ctx) })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: &wrap_aad(master, ctx),
+            },
+        )
         .map_err(|_| SecretsError::Crypto)?;
     Ok(Zeroizing::new(data_key))
 }
@@ -124,7 +152,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn ctx() -> SealContext<'static> {
-        SealContext { secret_id: "s1", org_id: Some("org-a"), purpose: "provider.api_key" }
+        SealContext {
+            secret_id: "s1",
+            org_id: Some("org-a"),
+            purpose: "provider.api_key",
+        }
     }
 
     #[test]
@@ -133,7 +165,10 @@ mod tests {
         let envelope = seal(&key, &ctx(), b"sk-live-123").unwrap();
         assert_eq!(envelope.key_id, key.id());
         assert_ne!(envelope.ciphertext, b"sk-live-123");
-        assert_eq!(open(&key, &ctx(), &envelope).unwrap().as_slice(), b"sk-live-123");
+        assert_eq!(
+            open(&key, &ctx(), &envelope).unwrap().as_slice(),
+            b"sk-live-123"
+        );
     }
 
     #[test]
@@ -154,7 +189,10 @@ mod tests {
                     _ => &mut tampered.ciphertext,
                 };
                 target[byte] ^= 0x01;
-                assert!(open(&key, &ctx(), &tampered).is_err(), "field {field} byte {byte}");
+                assert!(
+                    open(&key, &ctx(), &tampered).is_err(),
+                    "field {field} byte {byte}"
+                );
             }
         }
     }
@@ -163,12 +201,27 @@ mod tests {
     fn wrong_associated_data_is_rejected() {
         let key = MasterKey::generate();
         let envelope = seal(&key, &ctx(), b"secret").unwrap();
-        let other_org = SealContext { org_id: Some("org-b"), ..ctx() };
-        let other_purpose = SealContext { purpose: "webhook.secret", ..ctx() };
-        let other_id = SealContext { secret_id: "s2", ..ctx() };
-        let no_org = SealContext { org_id: None, ..ctx() };
+        let other_org = SealContext {
+            org_id: Some("org-b"),
+            ..ctx()
+        };
+        let other_purpose = SealContext {
+            purpose: "webhook.secret",
+            ..ctx()
+        };
+        let other_id = SealContext {
+            secret_id: "s2",
+            ..ctx()
+        };
+        let no_org = SealContext {
+            org_id: None,
+            ..ctx()
+        };
         for wrong in [other_org, other_purpose, other_id, no_org] {
-            assert!(matches!(open(&key, &wrong, &envelope), Err(SecretsError::Crypto)));
+            assert!(matches!(
+                open(&key, &wrong, &envelope),
+                Err(SecretsError::Crypto)
+            ));
         }
     }
 

@@ -26,7 +26,9 @@ pub struct MasterKey {
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MasterKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("MasterKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,9 @@ impl MasterKey {
     /// Parses one base64-encoded 32-byte key.
     pub fn from_base64(text: &str) -> Result<MasterKey, String> {
         let decoded = Zeroizing::new(
-            BASE64.decode(text.trim()).map_err(|_| "is not valid base64".to_owned())?,
+            BASE64
+                .decode(text.trim())
+                .map_err(|_| "is not valid base64".to_owned())?,
         );
         if decoded.len() != 32 {
             return Err(format!("must decode to 32 bytes, got {}", decoded.len()));
@@ -174,18 +178,29 @@ pub fn read_key_file(path: &Path) -> Result<Option<Keyring>, SecretsError> {
             Keyring::parse(&text, &path.display().to_string()).map(Some)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(SecretsError::Io { path: path.to_owned(), reason: e.to_string() }),
+        Err(e) => Err(SecretsError::Io {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }),
     }
 }
 
 /// Writes a key file with mode 0600: to a temporary file in the same directory, flushed to
 /// disk, then renamed over the target, so a crash leaves either the old or the new file.
 pub fn write_key_file(path: &Path, keyring: &Keyring) -> Result<(), SecretsError> {
-    let io_error = |e: std::io::Error| SecretsError::Io { path: path.to_owned(), reason: e.to_string() };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io_error = |e: std::io::Error| SecretsError::Io {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("master.key")
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("master.key")
     ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -198,9 +213,11 @@ pub fn write_key_file(path: &Path, keyring: &Keyring) -> Result<(), SecretsError
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io_error)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io_error)?;
     }
-    file.write_all(keyring.to_file_text().as_bytes()).map_err(io_error)?;
+    file.write_all(keyring.to_file_text().as_bytes())
+        .map_err(io_error)?;
     file.sync_all().map_err(io_error)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(io_error)?;

@@ -62,7 +62,10 @@ pub async fn load_keyring(
     store: &Store,
 ) -> Result<(Keyring, KeyringOrigin), SecretsError> {
     let (keyring, origin) = match source {
-        KeySource::Env(value) => (Keyring::parse(value, MASTER_KEY_ENV)?, KeyringOrigin::Loaded),
+        KeySource::Env(value) => (
+            Keyring::parse(value, MASTER_KEY_ENV)?,
+            KeyringOrigin::Loaded,
+        ),
         KeySource::File(path) => match keyring::read_key_file(path)? {
             Some(keyring) => (keyring, KeyringOrigin::Loaded),
             None => {
@@ -80,25 +83,43 @@ pub async fn load_keyring(
 }
 
 /// Every master key that wraps stored data must be in the keyring and must open it.
-async fn verify_keyring(keyring: &Keyring, store: &Store, origin: &str) -> Result<(), SecretsError> {
+async fn verify_keyring(
+    keyring: &Keyring,
+    store: &Store,
+    origin: &str,
+) -> Result<(), SecretsError> {
     let in_use = store.secrets.key_ids_in_use().await?;
-    let missing: Vec<String> =
-        in_use.iter().filter(|id| keyring.get(id).is_none()).cloned().collect();
+    let missing: Vec<String> = in_use
+        .iter()
+        .filter(|id| keyring.get(id).is_none())
+        .cloned()
+        .collect();
     if !missing.is_empty() {
-        return Err(SecretsError::WrongKey { origin: origin.to_owned(), missing: missing.join(", ") });
+        return Err(SecretsError::WrongKey {
+            origin: origin.to_owned(),
+            missing: missing.join(", "),
+        });
     }
     // Fingerprints match; also prove it by opening one data key per master key.
     for key_id in in_use {
-        let (Some(row), Some(master)) =
-            (store.secrets.first_wrapped_by(&key_id).await?, keyring.get(&key_id))
-        else {
+        let (Some(row), Some(master)) = (
+            store.secrets.first_wrapped_by(&key_id).await?,
+            keyring.get(&key_id),
+        ) else {
             continue;
         };
         let id = row.id.to_string();
         let org = row.org_id.map(|o| o.to_string());
-        let ctx = SealContext { secret_id: &id, org_id: org.as_deref(), purpose: &row.purpose };
+        let ctx = SealContext {
+            secret_id: &id,
+            org_id: org.as_deref(),
+            purpose: &row.purpose,
+        };
         envelope::unwrap_key(master, &ctx, &row.wrapped_key).map_err(|_| {
-            SecretsError::WrongKey { origin: origin.to_owned(), missing: key_id.clone() }
+            SecretsError::WrongKey {
+                origin: origin.to_owned(),
+                missing: key_id.clone(),
+            }
         })?;
     }
     Ok(())
@@ -120,13 +141,19 @@ pub struct Secrets {
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secrets").field("active_key", &self.keyring.active().id()).finish()
+        f.debug_struct("Secrets")
+            .field("active_key", &self.keyring.active().id())
+            .finish()
     }
 }
 
 impl Secrets {
     pub fn new(store: Store, clock: Arc<dyn Clock>, keyring: Keyring) -> Secrets {
-        Secrets { store, clock, keyring: Arc::new(keyring) }
+        Secrets {
+            store,
+            clock,
+            keyring: Arc::new(keyring),
+        }
     }
 
     /// Seals `plaintext` for an organisation (or the installation) and a purpose.
@@ -162,11 +189,23 @@ impl Secrets {
         org: Option<OrgId>,
         purpose: &str,
     ) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
-        let record = self.store.secrets.get(id).await?.ok_or(SecretsError::NotFound)?;
-        let master = self.keyring.get(&record.key_id).ok_or(SecretsError::Crypto)?;
+        let record = self
+            .store
+            .secrets
+            .get(id)
+            .await?
+            .ok_or(SecretsError::NotFound)?;
+        let master = self
+            .keyring
+            .get(&record.key_id)
+            .ok_or(SecretsError::Crypto)?;
         let secret_id = id.to_string();
         let org_id = org.map(|o| o.to_string());
-        let ctx = SealContext { secret_id: &secret_id, org_id: org_id.as_deref(), purpose };
+        let ctx = SealContext {
+            secret_id: &secret_id,
+            org_id: org_id.as_deref(),
+            purpose,
+        };
         let envelope = Envelope {
             key_id: record.key_id,
             wrapped_key: record.wrapped_key,
@@ -184,7 +223,12 @@ impl Secrets {
         purpose: &str,
         plaintext: &[u8],
     ) -> Result<(), SecretsError> {
-        let existing = self.store.secrets.get(id).await?.ok_or(SecretsError::NotFound)?;
+        let existing = self
+            .store
+            .secrets
+            .get(id)
+            .await?
+            .ok_or(SecretsError::NotFound)?;
         if existing.org_id != org || existing.purpose != purpose {
             return Err(SecretsError::NotFound);
         }
@@ -210,7 +254,11 @@ impl Secrets {
     ) -> Result<Envelope, SecretsError> {
         let secret_id = id.to_string();
         let org_id = org.map(|o| o.to_string());
-        let ctx = SealContext { secret_id: &secret_id, org_id: org_id.as_deref(), purpose };
+        let ctx = SealContext {
+            secret_id: &secret_id,
+            org_id: org_id.as_deref(),
+            purpose,
+        };
         envelope::seal(self.keyring.active(), &ctx, plaintext)
     }
 
@@ -221,23 +269,39 @@ impl Secrets {
         let active = self.keyring.active();
         let mut rewrapped = 0;
         loop {
-            let batch = self.store.secrets.keys_not_wrapped_by(active.id(), 256).await?;
+            let batch = self
+                .store
+                .secrets
+                .keys_not_wrapped_by(active.id(), 256)
+                .await?;
             if batch.is_empty() {
                 break;
             }
             let mut progressed = false;
             for row in batch {
-                let old = self.keyring.get(&row.key_id).ok_or_else(|| SecretsError::WrongKey {
-                    origin: "the keyring".to_owned(),
-                    missing: row.key_id.clone(),
-                })?;
+                let old = self
+                    .keyring
+                    .get(&row.key_id)
+                    .ok_or_else(|| SecretsError::WrongKey {
+                        origin: "the keyring".to_owned(),
+                        missing: row.key_id.clone(),
+                    })?;
                 let id = row.id.to_string();
                 let org = row.org_id.map(|o| o.to_string());
-                let ctx = SealContext { secret_id: &id, org_id: org.as_deref(), purpose: &row.purpose };
+                let ctx = SealContext {
+                    secret_id: &id,
+                    org_id: org.as_deref(),
+                    purpose: &row.purpose,
+                };
                 let data_key = envelope::unwrap_key(old, &ctx, &row.wrapped_key)?;
                 let wrapped = envelope::wrap_key(active, &ctx, &data_key)?;
                 let now = self.clock.now();
-                if self.store.secrets.rewrap(row.id, &row.key_id, active.id(), &wrapped, now).await? {
+                if self
+                    .store
+                    .secrets
+                    .rewrap(row.id, &row.key_id, active.id(), &wrapped, now)
+                    .await?
+                {
                     rewrapped += 1;
                     progressed = true;
                 }

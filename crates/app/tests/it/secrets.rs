@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use switchboard_app::secrets::{load_keyring, KeySource, Keyring, KeyringOrigin, MasterKey, SecretsError};
+use switchboard_app::secrets::{
+    load_keyring, KeySource, Keyring, KeyringOrigin, MasterKey, SecretsError,
+};
 use switchboard_app::Secrets;
 use switchboard_domain::{Clock, OrgId, SystemClock};
 use switchboard_store::backend_tests;
@@ -47,7 +49,7 @@ backend_tests! {
         let after = Secrets::new(store.clone(), clock(), Keyring::new(old_again, vec![]).with_new_active(new));
         let report = after.rewrap_all().await.unwrap();
         assert_eq!(report.rewrapped, 300);
-        assert_eq!(store.secrets.key_ids_in_use().await.unwrap(), [new_id.clone()]);
+        assert_eq!(store.secrets.key_ids_in_use().await.unwrap(), std::slice::from_ref(&new_id));
         // Only the new key is needed now.
         let only_new = Secrets::new(store.clone(), clock(), Keyring::parse(&new_b64, "test").unwrap());
         for (id, org, value) in &ids {
@@ -79,4 +81,3 @@ backend_tests! {
         assert!(!path.exists(), "no new key was written over sealed data");
     }
 }
-

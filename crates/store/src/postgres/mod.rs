@@ -5,7 +5,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection as _;
 
 use crate::{ConnectOptions, MigrationReport, Readiness, Store, StoreError};
 
@@ -34,6 +35,19 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
     let connect_options = PgConnectOptions::from_str(&options.url)
         .map_err(connect_error)?
         .application_name("switchboard");
+    // One direct connection first: a pool that cannot connect only reports a timeout, while
+    // this reports the cause ("connection refused", "password authentication failed").
+    let probe = tokio::time::timeout(
+        options.connect_timeout,
+        PgConnection::connect_with(&connect_options),
+    )
+    .await
+    .map_err(|_| StoreError::Connect {
+        url: crate::redact_url(&options.url),
+        reason: format!("no answer within {} s", options.connect_timeout.as_secs()),
+    })?
+    .map_err(connect_error)?;
+    let _ = probe.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.connect_timeout)

@@ -21,7 +21,10 @@ impl TryFrom<MembershipRow> for MembershipRecord {
         Ok(MembershipRecord {
             org_id: row.org_id.into(),
             user_id: row.user_id.into(),
-            role: row.role.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            role: row
+                .role
+                .parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: row.created_at,
         })
     }
@@ -31,10 +34,7 @@ macro_rules! membership_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
         impl $crate::MembershipRepo for $db {
-            async fn upsert(
-                &self,
-                m: &$crate::MembershipRecord,
-            ) -> Result<(), $crate::StoreError> {
+            async fn upsert(&self, m: &$crate::MembershipRecord) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO memberships (org_id, user_id, role, created_at) \
                      VALUES ($1, $2, $3, $4) \

@@ -29,7 +29,10 @@ impl TryFrom<OrgRow> for OrgRecord {
                 .map_err(|e| StoreError::Corrupt(format!("organisation slug: {e}")))?,
             name: row.name,
             domain: row.domain,
-            status: row.status.parse::<OrgStatus>().map_err(StoreError::Corrupt)?,
+            status: row
+                .status
+                .parse::<OrgStatus>()
+                .map_err(StoreError::Corrupt)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,

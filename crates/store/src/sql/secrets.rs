@@ -140,12 +140,10 @@ macro_rules! secret_repo {
             }
 
             async fn key_ids_in_use(&self) -> Result<Vec<String>, $crate::StoreError> {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT key_id FROM sealed_secrets ORDER BY key_id",
-                )
-                .fetch_all(self.reader())
-                .await
-                .map_err($crate::StoreError::from_sqlx)
+                sqlx::query_scalar("SELECT DISTINCT key_id FROM sealed_secrets ORDER BY key_id")
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)
             }
 
             async fn keys_not_wrapped_by(

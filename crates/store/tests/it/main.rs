@@ -1,6 +1,13 @@
 //! Repository tests. Every test runs on SQLite and, when `TEST_DATABASE_URL` is set, on
 //! PostgreSQL, each in a fresh database (see `switchboard_store::testing`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
 mod maintenance;
 mod memberships;
 mod orgs;

@@ -1,5 +1,5 @@
 use switchboard_domain::{Clock, OrgId, OrgStatus, Role, Slug};
-use switchboard_store::{backend_tests, MembershipRecord, OrgRecord};
+use switchboard_store::{backend_tests, MembershipRecord, OrgRecord, Store};
 
 use crate::clock;
 use crate::users::user;

@@ -1,0 +1,6 @@
+//! One file per subcommand.
+
+pub mod config;
+pub mod keys;
+pub mod migrate;
+pub mod serve;

@@ -1,0 +1,109 @@
+//! `switchboard serve`: open the store, load the keys, start the HTTP server and the workers,
+//! and shut everything down cleanly on SIGINT or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use switchboard_app::secrets::KeyringOrigin;
+use switchboard_server::ServerOptions;
+
+use crate::config::Overrides;
+use crate::{logging, wiring, Failure};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: SWITCHBOARD_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Directory for the SQLite database and the master key file
+    /// [env: SWITCHBOARD_DATA_DIR] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+    };
+    let config = wiring::load_config(file, &overrides)?;
+    logging::init(&config.log);
+
+    let (store, report) = wiring::open_store(&config).await?;
+    if !report.applied.is_empty() {
+        tracing::info!(applied = report.applied.len(), "database migrated");
+    }
+    let (keyring, origin) = wiring::load_keys(&config, &store).await?;
+    if origin == KeyringOrigin::Created {
+        tracing::warn!(
+            path = %config.master_key_file().display(),
+            "created a new master key file; back it up: sealed data cannot be read without it"
+        );
+    }
+    let app = wiring::build_app(store.clone(), keyring);
+    start_workers(&app);
+
+    let options = ServerOptions {
+        body_limit_bytes: config.http.body_limit_bytes,
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        tls: config.tls(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", config.listen)))?;
+    let router = switchboard_server::router(app.clone(), options);
+    tracing::info!(
+        database = store.backend.name(),
+        console = %config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen)),
+        "switchboard {} starting",
+        app.version
+    );
+    switchboard_server::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
+
+    tracing::info!("shutting down: waiting for background workers");
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    if !app.workers.shutdown(grace).await {
+        tracing::warn!("some workers did not stop within {} s", grace.as_secs());
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn start_workers(app: &switchboard_app::App) {
+    // Histograms are drained into the exporter periodically, so memory stays bounded between
+    // scrapes.
+    app.workers
+        .spawn_periodic("metrics-upkeep", Duration::from_secs(5), || async {
+            if let Some(handle) = switchboard_server::middleware::metrics::handle() {
+                handle.run_upkeep();
+            }
+        });
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received SIGINT"),
+        _ = terminate => tracing::info!("received SIGTERM"),
+    }
+}

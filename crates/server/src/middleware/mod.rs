@@ -1,0 +1,8 @@
+//! The tower layers every request passes through, outermost first: request id, tracing,
+//! metrics, panic catching, error bodies, security headers, compression, timeout and body
+//! limit. `crate::router` assembles them in that order.
+
+pub mod error_bodies;
+pub mod metrics;
+pub mod request_id;
+pub mod security_headers;

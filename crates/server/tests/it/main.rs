@@ -1,0 +1,17 @@
+//! HTTP tests of the real router on a random loopback port, on SQLite and (when
+//! `TEST_DATABASE_URL` is set) PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
+mod harness;
+
+mod api_docs;
+mod console;
+mod errors;
+mod health;
+mod layers;
