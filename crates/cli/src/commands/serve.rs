@@ -30,6 +30,7 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
     let config = wiring::load_config(file, &overrides)?;
     logging::init(&config.log);
 
+    let shutdown = shutdown_signal()?;
     let (store, report) = wiring::open_store(&config).await?;
     if !report.applied.is_empty() {
         tracing::info!(applied = report.applied.len(), "database migrated");
@@ -59,7 +60,7 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
         "switchboard {} starting",
         app.version
     );
-    switchboard_server::serve(listener, router, shutdown_signal())
+    switchboard_server::serve(listener, router, shutdown)
         .await
         .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
 
@@ -84,26 +85,28 @@ fn start_workers(app: &switchboard_app::App) {
         });
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
+/// Registers SIGINT and SIGTERM handlers now (so a signal that arrives right after the
+/// "listening on" line is not fatal) and returns a future that resolves on either.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let register = |kind: SignalKind| {
+        signal(kind).map_err(|e| Failure::Runtime(format!("cannot install signal handler: {e}")))
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut interrupt = register(SignalKind::interrupt())?;
+    let mut terminate = register(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("received SIGINT"),
+            _ = terminate.recv() => tracing::info!("received SIGTERM"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("received SIGINT"),
-        _ = terminate => tracing::info!("received SIGTERM"),
-    }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("received Ctrl-C");
+    })
 }
