@@ -393,30 +393,36 @@ impl Config {
                 )));
             }
         }
-        if self.database.max_connections == 0 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1",
-                name("database.max_connections")
-            )));
-        }
-        if self.database.connect_timeout_secs == 0 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1",
-                name("database.connect_timeout_secs")
-            )));
-        }
-        if self.http.body_limit_bytes < 1024 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1024",
-                name("http.body_limit_bytes")
-            )));
-        }
-        if self.http.request_timeout_secs == 0 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1",
-                name("http.request_timeout_secs")
-            )));
-        }
+        let at_least = |path: &str, value: u64, minimum: u64| {
+            if value < minimum {
+                Err(ConfigError(format!(
+                    "{}: must be at least {minimum}",
+                    name(path)
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        at_least(
+            "database.max_connections",
+            u64::from(self.database.max_connections),
+            1,
+        )?;
+        at_least(
+            "database.connect_timeout_secs",
+            self.database.connect_timeout_secs,
+            1,
+        )?;
+        at_least(
+            "http.body_limit_bytes",
+            self.http.body_limit_bytes as u64,
+            1024,
+        )?;
+        at_least(
+            "http.request_timeout_secs",
+            self.http.request_timeout_secs,
+            1,
+        )?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError(format!("{}: {e}", name("log.level"))));
         }

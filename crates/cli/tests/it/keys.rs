@@ -13,6 +13,21 @@ async fn open(url: &str) -> Store {
     store
 }
 
+/// Migrates through the binary, then opens the same database with the key file the hub will
+/// use, returning the store, the key file and a `Secrets` sealing with it.
+async fn seeded(backend: &Backend, dir: &std::path::Path) -> (Store, std::path::PathBuf, Secrets) {
+    let output = hub::run(dir, &["migrate"], &backend.env());
+    assert!(output.status.success(), "{}", hub::stderr(&output));
+    let store = open(&url_for(backend, dir)).await;
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let key_file = dir.join("data/master.key");
+    let (keyring, _) = load_keyring(&KeySource::File(key_file.clone()), &store)
+        .await
+        .unwrap();
+    let secrets = Secrets::new(store.clone(), Arc::new(SystemClock), keyring);
+    (store, key_file, secrets)
+}
+
 fn url_for(backend: &Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.join("data/switchboard.db").display()),
@@ -24,21 +39,10 @@ fn url_for(backend: &Backend, dir: &std::path::Path) -> String {
 async fn a_wrong_or_missing_master_key_refuses_to_start() {
     for backend in Backend::each().await {
         let dir = tempfile::tempdir().unwrap();
-        // First start creates the key; seal something with it.
-        let output = hub::run(dir.path(), &["migrate"], &backend.env());
-        assert!(output.status.success());
-        let store = open(&url_for(&backend, dir.path())).await;
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        let key_file = dir.path().join("data/master.key");
-        let (keyring, _) = load_keyring(&KeySource::File(key_file.clone()), &store)
-            .await
-            .unwrap();
-        Secrets::new(store.clone(), Arc::new(SystemClock), keyring)
-            .seal(
-                Some(OrgId::generate(&SystemClock)),
-                "provider.api_key",
-                b"sk-123",
-            )
+        let (store, key_file, secrets) = seeded(&backend, dir.path()).await;
+        let org = OrgId::generate(&SystemClock);
+        secrets
+            .seal(Some(org), "provider.api_key", b"sk-123")
             .await
             .unwrap();
         store.close().await;
@@ -77,17 +81,8 @@ async fn a_wrong_or_missing_master_key_refuses_to_start() {
 async fn rotation_keeps_values_readable_and_the_hub_starting() {
     for backend in Backend::each().await {
         let dir = tempfile::tempdir().unwrap();
-        assert!(hub::run(dir.path(), &["migrate"], &backend.env())
-            .status
-            .success());
-        let store = open(&url_for(&backend, dir.path())).await;
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        let key_file = dir.path().join("data/master.key");
-        let (keyring, _) = load_keyring(&KeySource::File(key_file.clone()), &store)
-            .await
-            .unwrap();
-        let old_id = keyring.active().id().to_owned();
-        let secrets = Secrets::new(store.clone(), Arc::new(SystemClock), keyring);
+        let (store, key_file, secrets) = seeded(&backend, dir.path()).await;
+        let old_id = secrets.active_key_id().to_owned();
         let org = OrgId::generate(&SystemClock);
         let mut ids = Vec::new();
         for i in 0..5 {
