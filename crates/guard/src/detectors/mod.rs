@@ -1,0 +1,42 @@
+//! The detectors. Each is a linear pass (a byte loop, `memchr`, or the scanner's one
+//! Aho-Corasick automaton) that proposes candidates and confirms them with checksums,
+//! structure or nearby words before reporting a [`crate::Finding`].
+
+pub(crate) mod email;
+pub(crate) mod identifiers;
+pub(crate) mod injection;
+pub(crate) mod ipv6;
+pub(crate) mod numbers;
+pub(crate) mod secrets;
+
+/// Letters, digits and `_`: the bytes that continue a word.
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether one of `words` (lowercase ASCII) appears in the `window` bytes before `at`.
+pub(crate) fn context_before(bytes: &[u8], at: usize, window: usize, words: &[&str]) -> bool {
+    let from = at.saturating_sub(window);
+    let before = bytes[from..at].to_ascii_lowercase();
+    words
+        .iter()
+        .any(|w| memchr::memmem::find(&before, w.as_bytes()).is_some())
+}
+
+/// The word (letters only, lowercased, at most 32) that ends right before `at`, skipping
+/// spaces and `:`.
+pub(crate) fn previous_word(bytes: &[u8], at: usize) -> String {
+    let mut end = at;
+    while end > 0 && matches!(bytes[end - 1], b' ' | b':' | b'\t') {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && bytes[start - 1].is_ascii_alphabetic() && end - start < 32 {
+        start -= 1;
+    }
+    bytes[start..end]
+        .to_ascii_lowercase()
+        .into_iter()
+        .map(char::from)
+        .collect()
+}
