@@ -93,7 +93,8 @@ pub(crate) fn phrase(start: usize, end: usize, marker: bool, out: &mut Vec<Findi
 
 /// Invisible or direction-changing characters; consecutive ones form one finding.
 fn invisible_len(bytes: &[u8], i: usize) -> usize {
-    match bytes[i] {
+    let Some(first) = bytes.get(i) else { return 0 };
+    match first {
         // U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, U+2066-U+2069
         0xE2 if i + 2 < bytes.len() => {
             let (b1, b2) = (bytes[i + 1], bytes[i + 2]);
@@ -204,5 +205,19 @@ pub(crate) fn encoded(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invisible_characters_at_the_very_end_are_found() {
+        let text = "abc\u{200B}";
+        let mut out = Vec::new();
+        invisible(text.as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].start, out[0].end), (3, 6));
     }
 }

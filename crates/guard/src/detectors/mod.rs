@@ -14,13 +14,20 @@ pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Whether one of `words` (lowercase ASCII) appears in the `window` bytes before `at`.
+/// Whether one of `words` (lowercase ASCII) starts a word in the `window` bytes before `at`.
+/// A word inside a placeholder (`[PHONE_2]`) or glued to another word does not count.
 pub(crate) fn context_before(bytes: &[u8], at: usize, window: usize, words: &[&str]) -> bool {
     let from = at.saturating_sub(window);
     let before = bytes[from..at].to_ascii_lowercase();
-    words
-        .iter()
-        .any(|w| memchr::memmem::find(&before, w.as_bytes()).is_some())
+    words.iter().any(|w| {
+        memchr::memmem::find_iter(&before, w.as_bytes()).any(|i| {
+            let start_ok = i == 0
+                || !(before[i - 1].is_ascii_alphanumeric() || matches!(before[i - 1], b'[' | b'_'));
+            let end = i + w.len();
+            let end_ok = end >= before.len() || !matches!(before[end], b'_' | b'0'..=b'9');
+            start_ok && end_ok
+        })
+    })
 }
 
 /// The word (letters only, lowercased, at most 32) that ends right before `at`, skipping

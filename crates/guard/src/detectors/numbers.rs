@@ -41,6 +41,7 @@ pub(crate) fn scan(bytes: &[u8], out: &mut Vec<Finding>) {
         let continues_identifier =
             i > 1 && matches!(bytes[i - 1], b'-' | b'.' | b'/') && is_word(bytes[i - 2]);
         if glued || continues_identifier {
+            i += 1;
             while i < n && (is_word(bytes[i]) || bytes[i] == b'-' || bytes[i] == b'.') {
                 i += 1;
             }
@@ -141,7 +142,7 @@ fn read_run(bytes: &[u8], start: usize) -> Result<Run, usize> {
     // The run must end at a word boundary, and not lead into an email address or a longer
     // dotted number (a version or an OID).
     if j < n && (is_word(bytes[j]) || bytes[j] == b'@') {
-        while j < n && (is_word(bytes[j]) || matches!(bytes[j], b'-' | b'.' | b'@')) {
+        while j < n && (is_word(bytes[j]) || matches!(bytes[j], b'-' | b'.')) {
             j += 1;
         }
         return Err(j);
@@ -431,6 +432,7 @@ mod tests {
             "SKU 030-4412-77",
             "ZIP 90210-1234",
             "room 101-202",
+            "base64 p+07qjM/D39aYY+5L0wIk(1",
         ] {
             assert_eq!(kinds(text), [], "{text}");
         }

@@ -362,32 +362,32 @@ pub(crate) fn key_body_end(bytes: &[u8], body_start: usize, limit: usize) -> usi
     end
 }
 
+/// `scheme://user:password@host`: the authority runs to the first `/`, whitespace or quote;
+/// the user information ends at its last `@` (people do put `@` and `#` in passwords).
 fn url_credentials(bytes: &[u8], sep: usize, out: &mut Vec<Finding>) {
     if sep == 0 || !bytes[sep - 1].is_ascii_alphabetic() {
         return;
     }
     let user_start = sep + 3;
-    let mut i = user_start;
     let limit = bytes.len().min(user_start + 256);
-    let mut colon = None;
-    while i < limit {
-        match bytes[i] {
-            b':' if colon.is_none() => colon = Some(i),
-            b'@' => break,
-            b'/' | b'?' | b'#' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'<' | b'>' => return,
-            _ => {}
-        }
-        i += 1;
-    }
-    if i >= limit || bytes[i] != b'@' {
-        return;
-    }
-    let Some(colon) = colon else { return };
-    let (value_start, value_end) = (colon + 1, i);
-    if value_end <= value_start
-        || colon == user_start
-        || is_placeholder(&bytes[value_start..value_end])
+    let mut authority_end = user_start;
+    while authority_end < limit
+        && !matches!(
+            bytes[authority_end],
+            b'/' | b' ' | b'\n' | b'\r' | b'\t' | b'"' | b'\'' | b'<' | b'>'
+        )
     {
+        authority_end += 1;
+    }
+    let authority = &bytes[user_start..authority_end];
+    let Some(at) = authority.iter().rposition(|b| *b == b'@') else {
+        return;
+    };
+    let Some(colon) = authority[..at].iter().position(|b| *b == b':') else {
+        return;
+    };
+    let (value_start, value_end) = (user_start + colon + 1, user_start + at);
+    if value_end <= value_start || colon == 0 || is_placeholder(&bytes[value_start..value_end]) {
         return;
     }
     out.push(Finding::new(
