@@ -43,6 +43,9 @@ enum Command {
     /// Manage the master keys that seal stored secrets.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
+    /// Find or redact personal data, credentials and prompt injection in standard input.
+    #[command(subcommand)]
+    Guard(commands::guard::GuardCommand),
 }
 
 /// Why a command failed, and so which exit code it ends with.
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(cli.config.as_deref()).await,
             Command::Config(command) => commands::config::run(cli.config.as_deref(), command),
             Command::Keys(command) => commands::keys::run(cli.config.as_deref(), command).await,
+            Command::Guard(command) => commands::guard::run(command),
         }
     });
     match result {

@@ -1,6 +1,6 @@
 //! Applying a policy to a text: placeholders, masks, blocks and flags.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::scan::GuardError;
 use crate::{Action, Finding, Kind, Policy, Scanner};
@@ -17,6 +17,8 @@ pub struct Placeholders {
     by_value: HashMap<(Kind, String), String>,
     by_placeholder: HashMap<String, String>,
     counters: HashMap<Kind, u32>,
+    /// Placeholder-shaped text that appeared in the input itself; never issued.
+    reserved: HashSet<String>,
 }
 
 impl Placeholders {
@@ -30,8 +32,14 @@ impl Placeholders {
             return existing.clone();
         }
         let counter = self.counters.entry(kind).or_insert(0);
-        *counter = counter.saturating_add(1);
-        let placeholder = format!("[{}_{}]", kind.label(), counter);
+        let mut placeholder;
+        loop {
+            *counter = counter.saturating_add(1);
+            placeholder = format!("[{}_{}]", kind.label(), counter);
+            if !self.reserved.contains(&placeholder) {
+                break;
+            }
+        }
         self.by_value
             .insert((kind, value.to_owned()), placeholder.clone());
         self.by_placeholder
@@ -100,12 +108,24 @@ impl Redacted {
 
 /// Scans `text` and applies `policy`. A finding whose action is [`Action::Block`] refuses the
 /// whole text with [`GuardError::Blocked`] naming the kind, never the value.
+///
+/// Placeholders this conversation already issued are first turned back into their values, so
+/// the guard judges the real text and redacting already-redacted text changes nothing: it is
+/// the same text with the same mapping. Finding offsets refer to that restored text (which is
+/// `text` itself when it holds no known placeholder).
 pub fn redact(
     scanner: &Scanner,
     text: &str,
     policy: &Policy,
     placeholders: &mut Placeholders,
 ) -> Result<Redacted, GuardError> {
+    let restored;
+    let text = if placeholders.is_empty() {
+        text
+    } else {
+        restored = placeholders.restore(text);
+        restored.as_str()
+    };
     let findings = scanner.scan(text)?;
     let out = apply(text, &findings, 0, text.len(), policy, placeholders)?;
     let findings = findings
@@ -140,11 +160,15 @@ pub(crate) fn apply(
     }
     let mut out = String::with_capacity(to - from);
     let mut cursor = from;
+    let mut reserved_upto = from;
     for f in findings.iter().filter(|f| f.start >= from && f.start < to) {
         let action = policy.action(f.kind);
         if !matches!(action, Action::Redact | Action::Mask) || f.start < cursor {
             continue;
         }
+        // Placeholder-shaped text that came before this value is taken: never issue it.
+        reserve_literal_placeholders(text, reserved_upto, f.start, placeholders);
+        reserved_upto = f.start;
         let end = f.end.min(to);
         out.push_str(&text[cursor..f.start]);
         let value = &text[f.start..end];
@@ -154,8 +178,33 @@ pub(crate) fn apply(
         }
         cursor = end;
     }
+    reserve_literal_placeholders(text, reserved_upto, to, placeholders);
     out.push_str(&text[cursor..to]);
     Ok(out)
+}
+
+/// Records placeholder-shaped tokens (`[EMAIL_3]`) that start in `text[from..to]` and were
+/// not issued by this conversation, so numbering skips them.
+fn reserve_literal_placeholders(
+    text: &str,
+    from: usize,
+    to: usize,
+    placeholders: &mut Placeholders,
+) {
+    let bytes = text.as_bytes();
+    for open in memchr::memchr_iter(b'[', &bytes[from..to]).map(|i| from + i) {
+        let window = &bytes[open..bytes.len().min(open + MAX_PLACEHOLDER_BYTES)];
+        let Some(close) = window.iter().position(|b| *b == b']') else {
+            continue;
+        };
+        let token = &window[..=close];
+        if crate::scan::is_placeholder(token) {
+            let token = String::from_utf8_lossy(token).into_owned();
+            if !placeholders.by_placeholder.contains_key(&token) {
+                placeholders.reserved.insert(token);
+            }
+        }
+    }
 }
 
 /// Masks a value, keeping a hint: the last four characters of numbers, the domain of an
@@ -225,6 +274,22 @@ mod tests {
             ph.restore("write to [EMAIL_2] or [EMAIL_9]"),
             "write to bob@example.com or [EMAIL_9]"
         );
+    }
+
+    #[test]
+    fn redacting_redacted_text_within_a_conversation_changes_nothing() {
+        let mut ph = Placeholders::new();
+        let policy = Policy::default();
+        // Values whose neighbours read differently once the value became a placeholder.
+        for text in [
+            "0001112.:'58::5(1.2001 011 0001112.:'58::16",
+            "call 4155550132, mail a@b.io",
+            "literal [IP_ADDRESS_6]:B:F0 next to 2001:db8::1 and 2001:db8::2 ... 2001:db8::6",
+        ] {
+            let once = redact(scanner(), text, &policy, &mut ph).unwrap().text;
+            let twice = redact(scanner(), &once, &policy, &mut ph).unwrap().text;
+            assert_eq!(twice, once, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod config;
+pub mod guard;
 pub mod keys;
 pub mod migrate;
 pub mod serve;

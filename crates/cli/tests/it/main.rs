@@ -11,6 +11,7 @@
 mod hub;
 
 mod config;
+mod guard;
 mod keys;
 mod migrate;
 mod serve;

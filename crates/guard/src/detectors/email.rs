@@ -25,12 +25,25 @@ pub(crate) fn scan(bytes: &[u8], out: &mut Vec<Finding>) {
         if local.is_empty() || local.len() > 64 || local.ends_with(b".") || local.contains(&b'@') {
             continue;
         }
-        if start > 0 && (bytes[start - 1] == b'@' || local_char(bytes[start - 1])) {
+        // Glued to another address or to a placeholder's edge, or punctuation only: not an
+        // address of its own.
+        if start > 0
+            && (bytes[start - 1] == b'@'
+                || bytes[start - 1] == b']'
+                || local_char(bytes[start - 1]))
+        {
+            continue;
+        }
+        if !local.iter().any(u8::is_ascii_alphanumeric) {
             continue;
         }
         let mut end = at + 1;
         while end < bytes.len() && domain_char(bytes[end]) && end - at <= 253 {
             end += 1;
+        }
+        // A domain running into a placeholder may have been longer before redaction.
+        if bytes.get(end) == Some(&b'[') {
+            continue;
         }
         // A sentence may end right after the address.
         while end > at + 1 && matches!(bytes[end - 1], b'.' | b'-') {

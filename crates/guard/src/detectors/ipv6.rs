@@ -30,8 +30,10 @@ pub(crate) fn scan(bytes: &[u8], out: &mut Vec<Finding>) {
         while end > colon && bytes[end - 1] == b'.' {
             end -= 1;
         }
-        if (start > 0 && (is_word(bytes[start - 1]) || bytes[start - 1] == b':'))
-            || (end < bytes.len() && is_word(bytes[end]))
+        // `[2001:db8::1]` is the URL notation; `]` before or `[` after is a placeholder's
+        // edge, where the original text may have continued the candidate.
+        if (start > 0 && (is_word(bytes[start - 1]) || matches!(bytes[start - 1], b':' | b']')))
+            || (end < bytes.len() && (is_word(bytes[end]) || bytes[end] == b'['))
             || end - start > 45
         {
             continue;

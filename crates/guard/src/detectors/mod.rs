@@ -14,10 +14,24 @@ pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// [`is_word`], or a placeholder bracket: a value next to `[EMAIL_1]` was next to the email's
+/// characters before redaction, so redacting again must not see a new boundary there.
+pub(crate) fn is_glue(b: u8) -> bool {
+    is_word(b) || b == b'[' || b == b']'
+}
+
 /// Whether one of `words` (lowercase ASCII) starts a word in the `window` bytes before `at`.
 /// A word inside a placeholder (`[PHONE_2]`) or glued to another word does not count.
+/// The context stops at the nearest digit, placeholder bracket or newline before `at`, so it
+/// is the same before and after the values around it are redacted.
 pub(crate) fn context_before(bytes: &[u8], at: usize, window: usize, words: &[&str]) -> bool {
-    let from = at.saturating_sub(window);
+    let mut from = at.saturating_sub(window);
+    if let Some(stop) = bytes[from..at]
+        .iter()
+        .rposition(|b| b.is_ascii_digit() || matches!(b, b']' | b'\n'))
+    {
+        from += stop + 1;
+    }
     let before = bytes[from..at].to_ascii_lowercase();
     words.iter().any(|w| {
         memchr::memmem::find_iter(&before, w.as_bytes()).any(|i| {

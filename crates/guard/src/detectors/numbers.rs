@@ -2,7 +2,7 @@
 //! addresses. One pass finds runs of digits and separators at word boundaries; each run is
 //! then classified by its grouping and confirmed by a checksum or a rule.
 
-use super::{context_before, is_word, previous_word};
+use super::{context_before, is_glue, is_word, previous_word};
 use crate::checksums;
 use crate::{Confirmation, Finding, Kind};
 
@@ -37,9 +37,9 @@ pub(crate) fn scan(bytes: &[u8], out: &mut Vec<Finding>) {
         }
         // Digits inside a word ("A123", "v2") or continuing an identifier ("INV-2024") are
         // not numbers of interest: skip to the end of that word.
-        let glued = i > 0 && is_word(bytes[i - 1]);
+        let glued = i > 0 && is_glue(bytes[i - 1]);
         let continues_identifier =
-            i > 1 && matches!(bytes[i - 1], b'-' | b'.' | b'/') && is_word(bytes[i - 2]);
+            i > 1 && matches!(bytes[i - 1], b'-' | b'.' | b'/' | b':') && is_glue(bytes[i - 2]);
         if glued || continues_identifier {
             i += 1;
             while i < n && (is_word(bytes[i]) || bytes[i] == b'-' || bytes[i] == b'.') {
@@ -141,10 +141,18 @@ fn read_run(bytes: &[u8], start: usize) -> Result<Run, usize> {
     run.end = j;
     // The run must end at a word boundary, and not lead into an email address or a longer
     // dotted number (a version or an OID).
-    if j < n && (is_word(bytes[j]) || bytes[j] == b'@') {
+    if j < n && (is_glue(bytes[j]) || bytes[j] == b'@') {
         while j < n && (is_word(bytes[j]) || matches!(bytes[j], b'-' | b'.')) {
             j += 1;
         }
+        return Err(j);
+    }
+    // A separator then a placeholder: what stood there before redaction may have continued
+    // this run, so the run is not judged on its own.
+    if j + 1 < n
+        && matches!(bytes[j], b' ' | b'-' | b'.' | b'/' | b'(' | b')' | b':')
+        && bytes[j + 1] == b'['
+    {
         return Err(j);
     }
     if j + 1 < n && bytes[j] == b'.' && bytes[j + 1].is_ascii_digit() {

@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::is_word;
+use super::is_glue;
 use crate::checksums;
 use crate::{Confirmation, Finding, Kind};
 
@@ -218,7 +218,7 @@ fn vendor(
     alphabet: Alphabet,
     out: &mut Vec<Finding>,
 ) {
-    if start > 0 && is_word(bytes[start - 1]) {
+    if start > 0 && is_glue(bytes[start - 1]) {
         return;
     }
     let mut end = prefix_end;
@@ -226,7 +226,7 @@ fn vendor(
         end += 1;
     }
     let body = end - prefix_end;
-    if body < min || body > max || (end < bytes.len() && is_word(bytes[end])) {
+    if body < min || body > max || (end < bytes.len() && is_glue(bytes[end])) {
         return;
     }
     let body_bytes = &bytes[prefix_end..end];
@@ -257,7 +257,7 @@ fn jwt_char(b: u8) -> bool {
 }
 
 fn jwt(bytes: &[u8], start: usize, out: &mut Vec<Finding>) {
-    if start > 0 && (is_word(bytes[start - 1]) || bytes[start - 1] == b'.') {
+    if start > 0 && (is_glue(bytes[start - 1]) || bytes[start - 1] == b'.') {
         return;
     }
     let segment = |from: usize| {
@@ -387,7 +387,12 @@ fn url_credentials(bytes: &[u8], sep: usize, out: &mut Vec<Finding>) {
         return;
     };
     let (value_start, value_end) = (user_start + colon + 1, user_start + at);
-    if value_end <= value_start || colon == 0 || is_placeholder(&bytes[value_start..value_end]) {
+    // A placeholder in the user part: the original may not have been a URL with credentials.
+    if value_end <= value_start
+        || colon == 0
+        || authority[..colon].contains(&b'[')
+        || is_placeholder(&bytes[value_start..value_end])
+    {
         return;
     }
     out.push(Finding::new(

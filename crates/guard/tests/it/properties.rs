@@ -134,3 +134,23 @@ proptest! {
         }
     }
 }
+
+/// Inputs the fuzzer found where a second redaction changed the text (each now fixed).
+#[test]
+fn fuzz_findings_stay_idempotent() {
+    for input in [
+        "55::5+5.111055555=52_5555",
+        "Tel: 0171 2957275\nFax: +49 30 5540218 EAN 4865569123038",
+        "'RRMURRRRRR+RnRRRRRRRR13GGGGR/055RMURRRRRR+RnRRRRRRRR13GGGGR/055S+@1.TS+@1.TR",
+        "C-101@2.kkkkkkk--5::11-,MkkU2PT",
+        "](\u{18}%\0\0\0\u{f}:C://\0//\0+1111 1.11 1//\0*2\u{18}F0C::C20D--::D\0:\0\0\0@\0\0QAC://::C20D--::D\0:\0\0\0@\0\0QAC:/\0+1111 1.11 1//\0/22\"2\"@@:0\0!0:/\0*5:5:\0\0\0H\0\0Q",
+        "+1C0::0B/:(GB+2C0::0QU@QU.CPPPCCCC:B/:(GB6XK",
+        "+1-@'11.-@'110\u{0}5\u{0}\u{0}\u{0}\u{0}53333/-@'110\u{0}553333/.::111.1.1.1-5::111.1.1.1-.@",
+    ] {
+        let policy = Policy::default();
+        let mut placeholders = Placeholders::new();
+        let once = redact(scanner(), input, &policy, &mut placeholders).unwrap().text;
+        let twice = redact(scanner(), &once, &policy, &mut placeholders).unwrap().text;
+        assert_eq!(twice, once, "{input:?}");
+    }
+}
