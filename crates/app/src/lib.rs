@@ -4,10 +4,11 @@
 //! service here per request; services decide policy, generate ids, timestamps and hashes, and
 //! talk to repositories. Nothing in this crate knows about HTTP.
 //!
-//! Rooms: `secrets` (sealing and master keys), `health` (readiness), `workers` (the
-//! supervisor that owns every background task). Later capabilities add `identity`, `audit`,
+//! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
+//! `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add `identity`, `audit`,
 //! `policy`, `tools`, `approvals`, `runtime`, `gateway`, `workspace`, `fleet`.
 
+pub mod audit;
 pub mod health;
 pub mod secrets;
 pub mod workers;
@@ -26,6 +27,7 @@ pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub secrets: Secrets,
+    pub audit: audit::Audit,
     pub workers: Supervisor,
     pub version: &'static str,
 }
@@ -33,10 +35,12 @@ pub struct App {
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, keyring: secrets::Keyring) -> App {
         let secrets = Secrets::new(store.clone(), clock.clone(), keyring);
+        let audit = audit::Audit::new(store.clone(), clock.clone());
         App {
             store,
             clock,
             secrets,
+            audit,
             workers: Supervisor::new(),
             version: env!("CARGO_PKG_VERSION"),
         }

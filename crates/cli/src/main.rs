@@ -43,6 +43,9 @@ enum Command {
     /// Manage the master keys that seal stored secrets.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Find or redact personal data, credentials and prompt injection in standard input.
     #[command(subcommand)]
     Guard(commands::guard::GuardCommand),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             Command::Config(command) => commands::config::run(cli.config.as_deref(), command),
             Command::Keys(command) => commands::keys::run(cli.config.as_deref(), command).await,
             Command::Guard(command) => commands::guard::run(command),
+            Command::Audit(command) => commands::audit::run(cli.config.as_deref(), command).await,
         }
     });
     match result {

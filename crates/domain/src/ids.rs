@@ -60,6 +60,12 @@ typed_id!(
     /// An organisation (tenant).
     OrgId
 );
+impl OrgId {
+    /// The installation-wide audit chain (events that belong to no organisation, such as a
+    /// failed login for an unknown email).
+    pub const PLATFORM: OrgId = OrgId(Uuid::nil());
+}
+
 typed_id!(
     /// A person who can sign in.
     UserId

@@ -9,6 +9,7 @@
 //! `sql/` as a macro instantiated by `sqlite/` and `postgres/`; SQL that must differ (queue
 //! claims, full-text search) is written in those backend folders directly.
 
+pub mod audit;
 mod error;
 pub mod memberships;
 mod migrations;
@@ -26,6 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use audit::{AuditRecord, AuditRepo, ChainHead, LinkHasher};
 pub use error::StoreError;
 pub use memberships::{MembershipRecord, MembershipRepo};
 pub use orgs::{OrgRecord, OrgRepo};
@@ -127,6 +129,7 @@ pub struct Store {
     pub users: Arc<dyn UserRepo>,
     pub memberships: Arc<dyn MembershipRepo>,
     pub secrets: Arc<dyn SecretRepo>,
+    pub audit: Arc<dyn AuditRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -185,3 +185,40 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+impl TestDb {
+    /// Runs raw SQL against the test database, for tests that tamper with rows the way an
+    /// attacker with database access would.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        match self.backend() {
+            Backend::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
+                    .unwrap_or_else(|e| fail(&format!("bad sqlite url: {e}")));
+                let mut conn = options
+                    .connect()
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let done = conn
+                    .execute(sql)
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let _ = conn.close().await;
+                done.rows_affected()
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(&self.url)
+                    .unwrap_or_else(|e| fail(&format!("bad postgres url: {e}")));
+                let mut conn = options
+                    .connect()
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let done = conn
+                    .execute(sql)
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let _ = conn.close().await;
+                done.rows_affected()
+            }
+        }
+    }
+}

@@ -8,4 +8,5 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod audit;
 mod secrets;

@@ -10,6 +10,7 @@
 
 mod hub;
 
+mod audit;
 mod config;
 mod guard;
 mod keys;

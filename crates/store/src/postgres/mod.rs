@@ -61,7 +61,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         orgs: db.clone(),
         users: db.clone(),
         memberships: db.clone(),
-        secrets: db,
+        secrets: db.clone(),
+        audit: db,
     })
 }
 
@@ -69,6 +70,37 @@ crate::sql::orgs::org_repo!(PgDb);
 crate::sql::users::user_repo!(PgDb);
 crate::sql::memberships::membership_repo!(PgDb);
 crate::sql::secrets::secret_repo!(PgDb);
+crate::sql::audit::audit_repo!(PgDb);
+
+impl PgDb {
+    /// A transaction-scoped advisory lock per organisation serialises appends to one chain
+    /// across every replica; other chains proceed in parallel.
+    async fn append_locked(
+        &self,
+        record: crate::AuditRecord,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<crate::AuditRecord, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+            .bind(format!("audit:{}", record.org_id))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(crate::sql::audit::HEAD)
+            .bind(record.org_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let record = crate::sql::audit::link(record, head, genesis, hasher);
+        crate::sql::audit::bind_link!(sqlx::query(crate::sql::audit::INSERT), record)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        Ok(record)
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::Maintenance for PgDb {

@@ -6,6 +6,7 @@
 //! Rows are decoded into `*Row` structs here and converted to the domain records, so a value
 //! the database cannot turn back into a domain value surfaces as `StoreError::Corrupt`.
 
+pub(crate) mod audit;
 pub(crate) mod memberships;
 pub(crate) mod orgs;
 pub(crate) mod secrets;

@@ -62,7 +62,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         orgs: db.clone(),
         users: db.clone(),
         memberships: db.clone(),
-        secrets: db,
+        secrets: db.clone(),
+        audit: db,
     })
 }
 
@@ -70,6 +71,37 @@ crate::sql::orgs::org_repo!(SqliteDb);
 crate::sql::users::user_repo!(SqliteDb);
 crate::sql::memberships::membership_repo!(SqliteDb);
 crate::sql::secrets::secret_repo!(SqliteDb);
+crate::sql::audit::audit_repo!(SqliteDb);
+
+impl SqliteDb {
+    /// `BEGIN IMMEDIATE` takes SQLite's write lock up front, so no other writer (in this or
+    /// another process) can append between reading the head and inserting.
+    async fn append_locked(
+        &self,
+        record: crate::AuditRecord,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<crate::AuditRecord, StoreError> {
+        use sqlx::Connection as _;
+        let mut conn = self.writer.acquire().await.map_err(StoreError::from_sqlx)?;
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(crate::sql::audit::HEAD)
+            .bind(record.org_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let record = crate::sql::audit::link(record, head, genesis, hasher);
+        crate::sql::audit::bind_link!(sqlx::query(crate::sql::audit::INSERT), record)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        Ok(record)
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::Maintenance for SqliteDb {

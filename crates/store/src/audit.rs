@@ -1,0 +1,58 @@
+//! The audit log: append-only, one hash chain per organisation. Nothing here updates or
+//! deletes a row.
+
+use switchboard_domain::{AuditEventId, OrgId, Timestamp};
+
+use crate::StoreError;
+
+/// One stored audit event. `details` is the canonical JSON text that was hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: AuditEventId,
+    pub org_id: OrgId,
+    /// Position in the organisation's chain, from 1.
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub kind: String,
+    pub target: Option<String>,
+    pub decision: Option<String>,
+    pub details: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// The last link of a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+}
+
+/// Computes an event's hash from its `prev_hash` and content (the chain rule lives in `app`).
+pub type LinkHasher = dyn Fn(&[u8], &AuditRecord) -> Vec<u8> + Send + Sync;
+
+#[async_trait::async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// Appends `record` as the next link of its organisation's chain. Under a per-chain lock,
+    /// the store reads the head, sets `seq` and `prev_hash` (from `genesis` for a new chain),
+    /// computes `hash` with `hasher`, and inserts; returns the record as stored. Concurrent
+    /// appends to one chain wait for each other, so the chain never forks.
+    async fn append(
+        &self,
+        record: AuditRecord,
+        genesis: &[u8],
+        hasher: &LinkHasher,
+    ) -> Result<AuditRecord, StoreError>;
+    async fn head(&self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
+    /// Up to `limit` events of one chain with `seq > after`, in chain order.
+    async fn chain(
+        &self,
+        org: OrgId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Every organisation that has at least one event.
+    async fn chains(&self) -> Result<Vec<OrgId>, StoreError>;
+}

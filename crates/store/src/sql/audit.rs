@@ -1,0 +1,147 @@
+//! Portable SQL for [`crate::AuditRepo`].
+
+use switchboard_domain::Timestamp;
+use uuid::Uuid;
+
+use crate::AuditRecord;
+
+pub(crate) const COLUMNS: &str =
+    "id, org_id, seq, at, actor_kind, actor_id, kind, target, decision, details, prev_hash, hash";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: Uuid,
+    org_id: Uuid,
+    seq: i64,
+    at: Timestamp,
+    actor_kind: String,
+    actor_id: Option<String>,
+    kind: String,
+    target: Option<String>,
+    decision: Option<String>,
+    details: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(row: AuditRow) -> Self {
+        AuditRecord {
+            id: row.id.into(),
+            org_id: row.org_id.into(),
+            seq: row.seq,
+            at: row.at,
+            actor_kind: row.actor_kind,
+            actor_id: row.actor_id,
+            kind: row.kind,
+            target: row.target,
+            decision: row.decision,
+            details: row.details,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
+}
+
+/// The insert of one link, shared by both backends' locked appends.
+pub(crate) const INSERT: &str = "INSERT INTO audit_events (id, org_id, seq, at, actor_kind, \
+     actor_id, kind, target, decision, details, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// The head of a chain, read inside the append's transaction.
+pub(crate) const HEAD: &str =
+    "SELECT seq, hash FROM audit_events WHERE org_id = $1 ORDER BY seq DESC LIMIT 1";
+
+/// Fills in `seq`, `prev_hash` and `hash` from the chain's head.
+pub(crate) fn link(
+    mut record: AuditRecord,
+    head: Option<(i64, Vec<u8>)>,
+    genesis: &[u8],
+    hasher: &crate::audit::LinkHasher,
+) -> AuditRecord {
+    let (seq, prev_hash) = head.unwrap_or_else(|| (0, genesis.to_vec()));
+    record.seq = seq + 1;
+    record.prev_hash = prev_hash;
+    record.hash = hasher(&record.prev_hash, &record);
+    record
+}
+
+/// Binds one link to [`INSERT`].
+macro_rules! bind_link {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.id.as_uuid())
+            .bind($r.org_id.as_uuid())
+            .bind($r.seq)
+            .bind($r.at)
+            .bind(&$r.actor_kind)
+            .bind(&$r.actor_id)
+            .bind(&$r.kind)
+            .bind(&$r.target)
+            .bind(&$r.decision)
+            .bind(&$r.details)
+            .bind(&$r.prev_hash)
+            .bind(&$r.hash)
+    };
+}
+pub(crate) use bind_link;
+
+macro_rules! audit_repo {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::AuditRepo for $db {
+            async fn append(
+                &self,
+                record: $crate::AuditRecord,
+                genesis: &[u8],
+                hasher: &$crate::audit::LinkHasher,
+            ) -> Result<$crate::AuditRecord, $crate::StoreError> {
+                self.append_locked(record, genesis, hasher).await
+            }
+
+            async fn head(
+                &self,
+                org: switchboard_domain::OrgId,
+            ) -> Result<Option<$crate::audit::ChainHead>, $crate::StoreError> {
+                let row: Option<(i64, Vec<u8>)> = sqlx::query_as($crate::sql::audit::HEAD)
+                .bind(org.as_uuid())
+                .fetch_optional(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(row.map(|(seq, hash)| $crate::audit::ChainHead { seq, hash }))
+            }
+
+            async fn chain(
+                &self,
+                org: switchboard_domain::OrgId,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    $crate::sql::audit::COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::sql::audit::AuditRow>(&sql)
+                    .bind(org.as_uuid())
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
+            async fn chains(&self) -> Result<Vec<switchboard_domain::OrgId>, $crate::StoreError> {
+                let ids: Vec<uuid::Uuid> =
+                    sqlx::query_scalar("SELECT DISTINCT org_id FROM audit_events ORDER BY org_id")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                Ok(ids.into_iter().map(Into::into).collect())
+            }
+        }
+    };
+}
+pub(crate) use audit_repo;
