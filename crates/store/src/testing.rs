@@ -188,37 +188,28 @@ macro_rules! backend_tests {
 
 impl TestDb {
     /// Runs raw SQL against the test database, for tests that tamper with rows the way an
-    /// attacker with database access would.
+    /// attacker with database access would. Returns the number of rows affected.
     pub async fn execute(&self, sql: &str) -> u64 {
+        // The same steps on each backend's own connection type.
+        macro_rules! run {
+            ($options:ty) => {{
+                let options =
+                    <$options>::from_str(&self.url).unwrap_or_else(|e| fail(&e.to_string()));
+                let mut conn = options
+                    .connect()
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let done = conn
+                    .execute(sql)
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let _ = conn.close().await;
+                done.rows_affected()
+            }};
+        }
         match self.backend() {
-            Backend::Sqlite => {
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
-                    .unwrap_or_else(|e| fail(&format!("bad sqlite url: {e}")));
-                let mut conn = options
-                    .connect()
-                    .await
-                    .unwrap_or_else(|e| fail(&e.to_string()));
-                let done = conn
-                    .execute(sql)
-                    .await
-                    .unwrap_or_else(|e| fail(&e.to_string()));
-                let _ = conn.close().await;
-                done.rows_affected()
-            }
-            Backend::Postgres => {
-                let options = PgConnectOptions::from_str(&self.url)
-                    .unwrap_or_else(|e| fail(&format!("bad postgres url: {e}")));
-                let mut conn = options
-                    .connect()
-                    .await
-                    .unwrap_or_else(|e| fail(&e.to_string()));
-                let done = conn
-                    .execute(sql)
-                    .await
-                    .unwrap_or_else(|e| fail(&e.to_string()));
-                let _ = conn.close().await;
-                done.rows_affected()
-            }
+            Backend::Sqlite => run!(sqlx::sqlite::SqliteConnectOptions),
+            Backend::Postgres => run!(PgConnectOptions),
         }
     }
 }

@@ -108,11 +108,10 @@ async fn verify_keyring(
         ) else {
             continue;
         };
-        let id = row.id.to_string();
-        let org = row.org_id.map(|o| o.to_string());
+        let (secret_id, org_id) = context_parts(row.id, row.org_id);
         let ctx = SealContext {
-            secret_id: &id,
-            org_id: org.as_deref(),
+            secret_id: &secret_id,
+            org_id: org_id.as_deref(),
             purpose: &row.purpose,
         };
         envelope::unwrap_key(master, &ctx, &row.wrapped_key).map_err(|_| {
@@ -123,6 +122,11 @@ async fn verify_keyring(
         })?;
     }
     Ok(())
+}
+
+/// The owned text of a secret's id and organisation, for borrowing into a [`SealContext`].
+fn context_parts(id: SecretId, org: Option<OrgId>) -> (String, Option<String>) {
+    (id.to_string(), org.map(|o| o.to_string()))
 }
 
 /// What a rotation did.
@@ -199,8 +203,7 @@ impl Secrets {
             .keyring
             .get(&record.key_id)
             .ok_or(SecretsError::Crypto)?;
-        let secret_id = id.to_string();
-        let org_id = org.map(|o| o.to_string());
+        let (secret_id, org_id) = context_parts(id, org);
         let ctx = SealContext {
             secret_id: &secret_id,
             org_id: org_id.as_deref(),
@@ -252,8 +255,7 @@ impl Secrets {
         purpose: &str,
         plaintext: &[u8],
     ) -> Result<Envelope, SecretsError> {
-        let secret_id = id.to_string();
-        let org_id = org.map(|o| o.to_string());
+        let (secret_id, org_id) = context_parts(id, org);
         let ctx = SealContext {
             secret_id: &secret_id,
             org_id: org_id.as_deref(),
@@ -286,11 +288,10 @@ impl Secrets {
                         origin: "the keyring".to_owned(),
                         missing: row.key_id.clone(),
                     })?;
-                let id = row.id.to_string();
-                let org = row.org_id.map(|o| o.to_string());
+                let (secret_id, org_id) = context_parts(row.id, row.org_id);
                 let ctx = SealContext {
-                    secret_id: &id,
-                    org_id: org.as_deref(),
+                    secret_id: &secret_id,
+                    org_id: org_id.as_deref(),
                     purpose: &row.purpose,
                 };
                 let data_key = envelope::unwrap_key(old, &ctx, &row.wrapped_key)?;

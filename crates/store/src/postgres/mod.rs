@@ -87,18 +87,9 @@ impl PgDb {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_sqlx)?;
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(crate::sql::audit::HEAD)
-            .bind(record.org_id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        let record = crate::sql::audit::link(record, head, genesis, hasher);
-        crate::sql::audit::bind_link!(sqlx::query(crate::sql::audit::INSERT), record)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(record)
+        Ok(crate::sql::audit::append_in_transaction!(
+            tx, record, genesis, hasher
+        ))
     }
 }
 

@@ -86,6 +86,27 @@ macro_rules! bind_link {
 }
 pub(crate) use bind_link;
 
+/// The part of a locked append that is the same on both databases: read the head inside the
+/// open transaction `$tx`, link the record, insert it and commit. Evaluates to the stored
+/// record.
+macro_rules! append_in_transaction {
+    ($tx:ident, $record:expr, $genesis:expr, $hasher:expr) => {{
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as($crate::sql::audit::HEAD)
+            .bind($record.org_id.as_uuid())
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::from_sqlx)?;
+        let record = $crate::sql::audit::link($record, head, $genesis, $hasher);
+        $crate::sql::audit::bind_link!(sqlx::query($crate::sql::audit::INSERT), record)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::from_sqlx)?;
+        $tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+        record
+    }};
+}
+pub(crate) use append_in_transaction;
+
 macro_rules! audit_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
