@@ -86,6 +86,10 @@ typed_id!(
     /// A sealed (encrypted) secret value.
     SecretId
 );
+typed_id!(
+    /// An invitation to join an organisation.
+    InviteId
+);
 
 #[cfg(test)]
 mod tests {

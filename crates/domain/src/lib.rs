@@ -10,6 +10,6 @@ pub mod org;
 pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{ApiKeyId, AuditEventId, OrgId, SecretId, SessionId, UserId};
+pub use ids::{ApiKeyId, AuditEventId, InviteId, OrgId, SecretId, SessionId, UserId};
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use role::{Role, RoleParseError};

@@ -9,13 +9,17 @@
 //! `sql/` as a macro instantiated by `sqlite/` and `postgres/`; SQL that must differ (queue
 //! claims, full-text search) is written in those backend folders directly.
 
+pub mod api_keys;
 pub mod audit;
+pub mod auth_state;
 mod error;
+pub mod invites;
 pub mod memberships;
 mod migrations;
 pub mod orgs;
 mod postgres;
 pub mod secrets;
+pub mod sessions;
 mod sql;
 mod sqlite;
 pub mod users;
@@ -27,11 +31,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
 pub use audit::{AuditRecord, AuditRepo, ChainHead, LinkHasher};
+pub use auth_state::{AuthStateRepo, SetupCodeRecord};
 pub use error::StoreError;
-pub use memberships::{MembershipRecord, MembershipRepo};
+pub use invites::{InviteRecord, InviteRepo};
+pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};
 pub use orgs::{OrgRecord, OrgRepo};
 pub use secrets::{SealedRecord, SecretRepo, WrappedKey};
+pub use sessions::{SessionRecord, SessionRepo};
 pub use users::{UserRecord, UserRepo, UserStatus};
 
 /// Which database a [`Store`] talks to.
@@ -130,6 +138,10 @@ pub struct Store {
     pub memberships: Arc<dyn MembershipRepo>,
     pub secrets: Arc<dyn SecretRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub api_keys: Arc<dyn ApiKeyRepo>,
+    pub invites: Arc<dyn InviteRepo>,
+    pub auth: Arc<dyn AuthStateRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -12,6 +12,16 @@ pub struct MembershipRecord {
     pub created_at: Timestamp,
 }
 
+/// The result of a change that must leave an organisation with at least one owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerGuarded {
+    Done,
+    /// The member is the last owner; nothing changed.
+    LastOwner,
+    /// There is no such membership.
+    NotFound,
+}
+
 #[async_trait::async_trait]
 pub trait MembershipRepo: Send + Sync {
     /// Adds a member, or changes the role of an existing one.
@@ -21,4 +31,13 @@ pub trait MembershipRepo: Send + Sync {
     async fn list_for_user(&self, user: UserId) -> Result<Vec<MembershipRecord>, StoreError>;
     /// An organisation's members, oldest first.
     async fn list_for_org(&self, org: OrgId) -> Result<Vec<MembershipRecord>, StoreError>;
+    /// Changes a member's role unless that would demote the organisation's last owner.
+    async fn change_role(
+        &self,
+        org: OrgId,
+        user: UserId,
+        role: Role,
+    ) -> Result<OwnerGuarded, StoreError>;
+    /// Removes a member unless they are the organisation's last owner.
+    async fn remove(&self, org: OrgId, user: UserId) -> Result<OwnerGuarded, StoreError>;
 }

@@ -14,6 +14,10 @@ pub struct OrgRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+    /// Members must use TOTP to sign in.
+    pub require_totp: bool,
+    /// SSO may create accounts for people who are not members yet.
+    pub allow_sso_signup: bool,
 }
 
 #[async_trait::async_trait]
@@ -32,4 +36,14 @@ pub trait OrgRepo: Send + Sync {
         status: OrgStatus,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Sets the security settings; [`StoreError::NotFound`] when there is no such organisation.
+    async fn update_settings(
+        &self,
+        id: OrgId,
+        require_totp: bool,
+        allow_sso_signup: bool,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Member counts per organisation (organisations without members are absent).
+    async fn member_counts(&self) -> Result<Vec<(OrgId, u64)>, StoreError>;
 }

@@ -62,7 +62,11 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         users: db.clone(),
         memberships: db.clone(),
         secrets: db.clone(),
-        audit: db,
+        audit: db.clone(),
+        sessions: db.clone(),
+        api_keys: db.clone(),
+        invites: db.clone(),
+        auth: db,
     })
 }
 
@@ -71,6 +75,10 @@ crate::sql::users::user_repo!(PgDb);
 crate::sql::memberships::membership_repo!(PgDb);
 crate::sql::secrets::secret_repo!(PgDb);
 crate::sql::audit::audit_repo!(PgDb);
+crate::sql::sessions::session_repo!(PgDb);
+crate::sql::api_keys::api_key_repo!(PgDb);
+crate::sql::invites::invite_repo!(PgDb);
+crate::sql::auth_state::auth_state_repo!(PgDb);
 
 impl PgDb {
     /// A transaction-scoped advisory lock per organisation serialises appends to one chain

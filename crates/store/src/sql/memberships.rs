@@ -104,6 +104,69 @@ macro_rules! membership_repo {
                     .map($crate::MembershipRecord::try_from)
                     .collect()
             }
+
+            async fn change_role(
+                &self,
+                org: switchboard_domain::OrgId,
+                user: switchboard_domain::UserId,
+                role: switchboard_domain::Role,
+            ) -> Result<$crate::memberships::OwnerGuarded, $crate::StoreError> {
+                // One statement: the owner count is read under the same write as the change.
+                let done = sqlx::query(
+                    "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2 \
+                     AND ($3 = 'owner' OR role <> 'owner' OR \
+                     (SELECT COUNT(*) FROM memberships m \
+                      WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+                )
+                .bind(org.as_uuid())
+                .bind(user.as_uuid())
+                .bind(role.as_str())
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                self.owner_guarded(org, user, done.rows_affected()).await
+            }
+
+            async fn remove(
+                &self,
+                org: switchboard_domain::OrgId,
+                user: switchboard_domain::UserId,
+            ) -> Result<$crate::memberships::OwnerGuarded, $crate::StoreError> {
+                let done = sqlx::query(
+                    "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 \
+                     AND (role <> 'owner' OR \
+                     (SELECT COUNT(*) FROM memberships m \
+                      WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+                )
+                .bind(org.as_uuid())
+                .bind(user.as_uuid())
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                self.owner_guarded(org, user, done.rows_affected()).await
+            }
+        }
+
+        impl $db {
+            async fn owner_guarded(
+                &self,
+                org: switchboard_domain::OrgId,
+                user: switchboard_domain::UserId,
+                affected: u64,
+            ) -> Result<$crate::memberships::OwnerGuarded, $crate::StoreError> {
+                use $crate::memberships::OwnerGuarded;
+                if affected > 0 {
+                    return Ok(OwnerGuarded::Done);
+                }
+                let exists = $crate::MembershipRepo::get(self, org, user)
+                    .await?
+                    .is_some();
+                Ok(if exists {
+                    OwnerGuarded::LastOwner
+                } else {
+                    OwnerGuarded::NotFound
+                })
+            }
         }
     };
 }

@@ -6,10 +6,14 @@
 //! Rows are decoded into `*Row` structs here and converted to the domain records, so a value
 //! the database cannot turn back into a domain value surfaces as `StoreError::Corrupt`.
 
+pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod auth_state;
+pub(crate) mod invites;
 pub(crate) mod memberships;
 pub(crate) mod orgs;
 pub(crate) mod secrets;
+pub(crate) mod sessions;
 pub(crate) mod users;
 
 use crate::StoreError;
@@ -17,4 +21,13 @@ use crate::StoreError;
 /// Converts a `COUNT(*)` result, which is never negative.
 pub(crate) fn count(n: i64) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+}
+
+/// `Ok` when an update touched its row, [`StoreError::NotFound`] when there was none.
+pub(crate) fn one_row(affected: u64) -> Result<(), StoreError> {
+    if affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::{OrgRecord, StoreError};
 
 pub(crate) const COLUMNS: &str =
-    "id, slug, name, domain, status, created_at, updated_at, deleted_at";
+    "id, slug, name, domain, status, created_at, updated_at, deleted_at, require_totp, allow_sso_signup";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrgRow {
@@ -18,6 +18,8 @@ pub(crate) struct OrgRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     deleted_at: Option<Timestamp>,
+    require_totp: bool,
+    allow_sso_signup: bool,
 }
 
 impl TryFrom<OrgRow> for OrgRecord {
@@ -36,6 +38,8 @@ impl TryFrom<OrgRow> for OrgRecord {
             created_at: row.created_at,
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,
+            require_totp: row.require_totp,
+            allow_sso_signup: row.allow_sso_signup,
         })
     }
 }
@@ -47,8 +51,9 @@ macro_rules! org_repo {
             async fn insert(&self, org: &$crate::OrgRecord) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO organizations \
-                     (id, slug, name, domain, status, created_at, updated_at, deleted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
+                     require_totp, allow_sso_signup) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(org.id.as_uuid())
                 .bind(org.slug.as_str())
@@ -58,6 +63,8 @@ macro_rules! org_repo {
                 .bind(org.created_at)
                 .bind(org.updated_at)
                 .bind(org.deleted_at)
+                .bind(org.require_totp)
+                .bind(org.allow_sso_signup)
                 .execute(self.writer())
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
@@ -142,6 +149,43 @@ macro_rules! org_repo {
                     return Err($crate::StoreError::NotFound);
                 }
                 Ok(())
+            }
+
+            async fn update_settings(
+                &self,
+                id: switchboard_domain::OrgId,
+                require_totp: bool,
+                allow_sso_signup: bool,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE organizations SET require_totp = $2, allow_sso_signup = $3, \
+                     updated_at = $4 WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(require_totp)
+                .bind(allow_sso_signup)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn member_counts(
+                &self,
+            ) -> Result<Vec<(switchboard_domain::OrgId, u64)>, $crate::StoreError> {
+                let rows: Vec<(uuid::Uuid, i64)> =
+                    sqlx::query_as("SELECT org_id, COUNT(*) FROM memberships GROUP BY org_id")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                rows.into_iter()
+                    .map(|(id, n)| Ok((id.into(), $crate::sql::count(n)?)))
+                    .collect()
             }
         }
     };

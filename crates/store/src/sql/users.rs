@@ -6,7 +6,8 @@ use uuid::Uuid;
 use crate::{StoreError, UserRecord};
 
 pub(crate) const COLUMNS: &str =
-    "id, email, name, password_hash, is_operator, status, created_at, updated_at";
+    "id, email, name, password_hash, is_operator, status, created_at, updated_at, \
+     totp_secret_id, totp_enabled_at, totp_last_step";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -18,6 +19,9 @@ pub(crate) struct UserRow {
     status: String,
     created_at: Timestamp,
     updated_at: Timestamp,
+    totp_secret_id: Option<Uuid>,
+    totp_enabled_at: Option<Timestamp>,
+    totp_last_step: Option<i64>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -32,6 +36,9 @@ impl TryFrom<UserRow> for UserRecord {
             status: row.status.parse()?,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            totp_secret_id: row.totp_secret_id.map(Into::into),
+            totp_enabled_at: row.totp_enabled_at,
+            totp_last_step: row.totp_last_step,
         })
     }
 }
@@ -95,6 +102,117 @@ macro_rules! user_repo {
                     .fetch_one(self.reader())
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::count(n)
+            }
+
+            async fn set_password(
+                &self,
+                id: switchboard_domain::UserId,
+                password_hash: &str,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(password_hash)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::one_row(done.rows_affected())
+            }
+
+            async fn set_totp(
+                &self,
+                id: switchboard_domain::UserId,
+                secret: Option<switchboard_domain::SecretId>,
+                enabled_at: Option<switchboard_domain::Timestamp>,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_secret_id = $2, totp_enabled_at = $3, \
+                     totp_last_step = NULL, updated_at = $4 WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(secret.map(|s| s.as_uuid()))
+                .bind(enabled_at)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::one_row(done.rows_affected())
+            }
+
+            async fn accept_totp_step(
+                &self,
+                id: switchboard_domain::UserId,
+                step: i64,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 \
+                     AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(id.as_uuid())
+                .bind(step)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn replace_backup_codes(
+                &self,
+                id: switchboard_domain::UserId,
+                hashes: &[Vec<u8>],
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
+                sqlx::query("DELETE FROM backup_codes WHERE user_id = $1")
+                    .bind(id.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                for hash in hashes {
+                    sqlx::query("INSERT INTO backup_codes (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(id.as_uuid())
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                }
+                tx.commit().await.map_err($crate::StoreError::from_sqlx)
+            }
+
+            async fn use_backup_code(
+                &self,
+                id: switchboard_domain::UserId,
+                hash: &[u8],
+                at: switchboard_domain::Timestamp,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE backup_codes SET used_at = $3 \
+                     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                )
+                .bind(id.as_uuid())
+                .bind(hash)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn unused_backup_codes(
+                &self,
+                id: switchboard_domain::UserId,
+            ) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL",
+                )
+                .bind(id.as_uuid())
+                .fetch_one(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
                 $crate::sql::count(n)
             }
         }

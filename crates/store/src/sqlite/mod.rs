@@ -63,7 +63,11 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         users: db.clone(),
         memberships: db.clone(),
         secrets: db.clone(),
-        audit: db,
+        audit: db.clone(),
+        sessions: db.clone(),
+        api_keys: db.clone(),
+        invites: db.clone(),
+        auth: db,
     })
 }
 
@@ -72,6 +76,10 @@ crate::sql::users::user_repo!(SqliteDb);
 crate::sql::memberships::membership_repo!(SqliteDb);
 crate::sql::secrets::secret_repo!(SqliteDb);
 crate::sql::audit::audit_repo!(SqliteDb);
+crate::sql::sessions::session_repo!(SqliteDb);
+crate::sql::api_keys::api_key_repo!(SqliteDb);
+crate::sql::invites::invite_repo!(SqliteDb);
+crate::sql::auth_state::auth_state_repo!(SqliteDb);
 
 impl SqliteDb {
     /// `BEGIN IMMEDIATE` takes SQLite's write lock up front, so no other writer (in this or

@@ -4,7 +4,7 @@ use switchboard_store::{backend_tests, MembershipRecord, OrgRecord, Store};
 use crate::clock;
 use crate::users::user;
 
-async fn add_org(store: &Store, clock: &switchboard_domain::ManualClock, slug: &str) -> OrgId {
+pub async fn add_org(store: &Store, clock: &switchboard_domain::ManualClock, slug: &str) -> OrgId {
     let org = OrgRecord {
         id: OrgId::generate(clock),
         slug: Slug::parse(slug).unwrap(),
@@ -14,6 +14,8 @@ async fn add_org(store: &Store, clock: &switchboard_domain::ManualClock, slug: &
         created_at: clock.now(),
         updated_at: clock.now(),
         deleted_at: None,
+        require_totp: false,
+        allow_sso_signup: false,
     };
     store.orgs.insert(&org).await.unwrap();
     org.id

@@ -14,6 +14,8 @@ fn org(clock: &switchboard_domain::ManualClock, slug: &str) -> OrgRecord {
         created_at: clock.now(),
         updated_at: clock.now(),
         deleted_at: None,
+        require_totp: false,
+        allow_sso_signup: false,
     }
 }
 

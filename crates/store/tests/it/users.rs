@@ -13,6 +13,9 @@ pub fn user(clock: &switchboard_domain::ManualClock, email: &str) -> UserRecord 
         status: UserStatus::Active,
         created_at: clock.now(),
         updated_at: clock.now(),
+        totp_secret_id: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
     }
 }
 

@@ -1,0 +1,221 @@
+//! Portable SQL for [`crate::AuthStateRepo`].
+
+macro_rules! auth_state_repo {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::auth_state::AuthStateRepo for $db {
+            async fn record_failure(
+                &self,
+                scope: &str,
+                key: &str,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query("INSERT INTO auth_failures (scope, key, at) VALUES ($1, $2, $3)")
+                    .bind(scope)
+                    .bind(key)
+                    .bind(at)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn failures_since(
+                &self,
+                scope: &str,
+                key: &str,
+                since: switchboard_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM auth_failures WHERE scope = $1 AND key = $2 AND at >= $3",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(since)
+                .fetch_one(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::count(n)
+            }
+
+            async fn clear_failures(
+                &self,
+                scope: &str,
+                key: &str,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query("DELETE FROM auth_failures WHERE scope = $1 AND key = $2")
+                    .bind(scope)
+                    .bind(key)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn purge_failures(
+                &self,
+                before: switchboard_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                let done = sqlx::query("DELETE FROM auth_failures WHERE at < $1")
+                    .bind(before)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn setup_code(
+                &self,
+            ) -> Result<Option<$crate::auth_state::SetupCodeRecord>, $crate::StoreError> {
+                let row: Option<(
+                    Vec<u8>,
+                    switchboard_domain::Timestamp,
+                    Option<switchboard_domain::Timestamp>,
+                )> = sqlx::query_as(
+                    "SELECT code_hash, created_at, used_at FROM setup_codes WHERE id = 1",
+                )
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(row.map(|(code_hash, created_at, used_at)| {
+                    $crate::auth_state::SetupCodeRecord {
+                        code_hash,
+                        created_at,
+                        used_at,
+                    }
+                }))
+            }
+
+            async fn put_setup_code(
+                &self,
+                hash: &[u8],
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO setup_codes (id, code_hash, created_at) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET code_hash = excluded.code_hash, \
+                     created_at = excluded.created_at WHERE setup_codes.used_at IS NULL",
+                )
+                .bind(hash)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn consume_setup_code(
+                &self,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE setup_codes SET used_at = $1 WHERE id = 1 AND used_at IS NULL",
+                )
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn oidc_user(
+                &self,
+                issuer: &str,
+                subject: &str,
+            ) -> Result<Option<switchboard_domain::UserId>, $crate::StoreError> {
+                let id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(id.map(Into::into))
+            }
+
+            async fn link_oidc(
+                &self,
+                issuer: &str,
+                subject: &str,
+                user: switchboard_domain::UserId,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .bind(user.as_uuid())
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn create_org_with_owner(
+                &self,
+                org: &$crate::OrgRecord,
+                owner: &$crate::UserRecord,
+                owner_is_new: bool,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self
+                    .writer()
+                    .begin()
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                sqlx::query(
+                    "INSERT INTO organizations \
+                     (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
+                     require_totp, allow_sso_signup) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(org.id.as_uuid())
+                .bind(org.slug.as_str())
+                .bind(&org.name)
+                .bind(&org.domain)
+                .bind(org.status.as_str())
+                .bind(org.created_at)
+                .bind(org.updated_at)
+                .bind(org.deleted_at)
+                .bind(org.require_totp)
+                .bind(org.allow_sso_signup)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                if owner_is_new {
+                    sqlx::query(
+                        "INSERT INTO users (id, email, name, password_hash, is_operator, status, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(owner.id.as_uuid())
+                    .bind(&owner.email)
+                    .bind(&owner.name)
+                    .bind(&owner.password_hash)
+                    .bind(owner.is_operator)
+                    .bind(owner.status.as_str())
+                    .bind(owner.created_at)
+                    .bind(owner.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                }
+                sqlx::query(
+                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
+                     VALUES ($1, $2, 'owner', $3)",
+                )
+                .bind(org.id.as_uuid())
+                .bind(owner.id.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                tx.commit().await.map_err($crate::StoreError::from_sqlx)
+            }
+        }
+    };
+}
+pub(crate) use auth_state_repo;

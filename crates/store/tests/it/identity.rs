@@ -1,0 +1,129 @@
+//! Repositories behind sign-in: the last-owner rule, TOTP replay, backup codes, sessions,
+//! API keys, invites, throttling records and the single-use setup code.
+
+use chrono::Duration;
+use switchboard_domain::{ApiKeyId, Clock, InviteId, Role, SessionId};
+use switchboard_store::{
+    backend_tests, ApiKeyRecord, InviteRecord, MembershipRecord, OwnerGuarded, SessionRecord,
+};
+
+use crate::clock;
+use crate::memberships::add_org;
+use crate::users::user;
+
+backend_tests! {
+    async fn the_last_owner_can_be_neither_demoted_nor_removed(store: Store) {
+        let clock = clock();
+        let org = add_org(&store, &clock, "acme").await;
+        let (ada, bob) = (user(&clock, "ada@example.com"), user(&clock, "bob@example.com"));
+        store.users.insert(&ada).await.unwrap();
+        store.users.insert(&bob).await.unwrap();
+        for (u, role) in [(&ada, Role::Owner), (&bob, Role::Member)] {
+            store.memberships.upsert(&MembershipRecord {
+                org_id: org, user_id: u.id, role, created_at: clock.now(),
+            }).await.unwrap();
+        }
+        assert_eq!(store.memberships.change_role(org, ada.id, Role::Admin).await.unwrap(), OwnerGuarded::LastOwner);
+        assert_eq!(store.memberships.remove(org, ada.id).await.unwrap(), OwnerGuarded::LastOwner);
+        assert_eq!(store.memberships.get(org, ada.id).await.unwrap().unwrap().role, Role::Owner);
+        // With a second owner, the first may step down.
+        assert_eq!(store.memberships.change_role(org, bob.id, Role::Owner).await.unwrap(), OwnerGuarded::Done);
+        assert_eq!(store.memberships.change_role(org, ada.id, Role::Viewer).await.unwrap(), OwnerGuarded::Done);
+        assert_eq!(store.memberships.remove(org, ada.id).await.unwrap(), OwnerGuarded::Done);
+        assert_eq!(store.memberships.remove(org, ada.id).await.unwrap(), OwnerGuarded::NotFound);
+        assert_eq!(store.memberships.remove(org, bob.id).await.unwrap(), OwnerGuarded::LastOwner);
+    }
+
+    async fn totp_steps_are_accepted_once_and_backup_codes_work_once(store: Store) {
+        let clock = clock();
+        let ada = user(&clock, "ada@example.com");
+        store.users.insert(&ada).await.unwrap();
+        assert!(store.users.accept_totp_step(ada.id, 100).await.unwrap());
+        assert!(!store.users.accept_totp_step(ada.id, 100).await.unwrap(), "replay");
+        assert!(!store.users.accept_totp_step(ada.id, 99).await.unwrap(), "older step");
+        assert!(store.users.accept_totp_step(ada.id, 101).await.unwrap());
+        store.users.replace_backup_codes(ada.id, &[vec![1; 32], vec![2; 32]]).await.unwrap();
+        assert_eq!(store.users.unused_backup_codes(ada.id).await.unwrap(), 2);
+        assert!(store.users.use_backup_code(ada.id, &[1; 32], clock.now()).await.unwrap());
+        assert!(!store.users.use_backup_code(ada.id, &[1; 32], clock.now()).await.unwrap());
+        assert!(!store.users.use_backup_code(ada.id, &[9; 32], clock.now()).await.unwrap());
+        assert_eq!(store.users.unused_backup_codes(ada.id).await.unwrap(), 1);
+    }
+
+    async fn sessions_are_found_by_token_hash_and_revoked(store: Store) {
+        let clock = clock();
+        let ada = user(&clock, "ada@example.com");
+        store.users.insert(&ada).await.unwrap();
+        let session = SessionRecord {
+            id: SessionId::generate(&clock), token_hash: vec![7; 32], user_id: ada.id, org_id: None,
+            created_at: clock.now(), last_seen_at: clock.now(),
+            expires_at: clock.now() + Duration::hours(1), revoked_at: None,
+        };
+        store.sessions.insert(&session).await.unwrap();
+        assert_eq!(store.sessions.get_by_token_hash(&[7; 32]).await.unwrap(), Some(session.clone()));
+        assert_eq!(store.sessions.revoke_all_for_user(ada.id, clock.now()).await.unwrap(), 1);
+        let revoked = store.sessions.get_by_token_hash(&[7; 32]).await.unwrap().unwrap();
+        assert!(revoked.revoked_at.is_some());
+        assert_eq!(store.sessions.purge_ended(clock.now() + Duration::hours(2)).await.unwrap(), 1);
+        assert_eq!(store.sessions.get_by_token_hash(&[7; 32]).await.unwrap(), None);
+    }
+
+    async fn api_keys_are_scoped_to_their_organisation(store: Store) {
+        let clock = clock();
+        let acme = add_org(&store, &clock, "acme").await;
+        let globex = add_org(&store, &clock, "globex").await;
+        let key = ApiKeyRecord {
+            id: ApiKeyId::generate(&clock), org_id: acme, name: "ci".into(), prefix: "sb_abcd".into(),
+            key_hash: vec![3; 32], role: Role::Member, created_by: None, created_at: clock.now(),
+            expires_at: None, last_used_at: None, revoked_at: None,
+        };
+        store.api_keys.insert(&key).await.unwrap();
+        assert_eq!(store.api_keys.list_for_org(acme).await.unwrap().len(), 1);
+        assert!(store.api_keys.list_for_org(globex).await.unwrap().is_empty());
+        assert!(!store.api_keys.revoke(globex, key.id, clock.now()).await.unwrap(), "other org");
+        assert!(store.api_keys.revoke(acme, key.id, clock.now()).await.unwrap());
+        assert!(!store.api_keys.revoke(acme, key.id, clock.now()).await.unwrap());
+        assert!(store.api_keys.list_for_org(acme).await.unwrap().is_empty());
+    }
+
+    async fn invites_work_once(store: Store) {
+        let clock = clock();
+        let acme = add_org(&store, &clock, "acme").await;
+        let invite = InviteRecord {
+            id: InviteId::generate(&clock), org_id: acme, email: "eve@example.com".into(),
+            role: Role::Viewer, token_hash: vec![5; 32], created_by: None, created_at: clock.now(),
+            expires_at: clock.now() + Duration::days(7), used_at: None, revoked_at: None,
+        };
+        store.invites.insert(&invite).await.unwrap();
+        assert_eq!(store.invites.list_open(acme).await.unwrap().len(), 1);
+        assert!(store.invites.mark_used(invite.id, clock.now()).await.unwrap());
+        assert!(!store.invites.mark_used(invite.id, clock.now()).await.unwrap());
+        assert!(store.invites.list_open(acme).await.unwrap().is_empty());
+    }
+
+    async fn failures_are_counted_in_a_window_and_setup_codes_are_used_once(store: Store) {
+        let clock = clock();
+        for _ in 0..3 {
+            store.auth.record_failure("account", "ada@example.com", clock.now()).await.unwrap();
+            clock.advance(Duration::minutes(10));
+        }
+        let since = clock.now() - Duration::minutes(15);
+        assert_eq!(store.auth.failures_since("account", "ada@example.com", since).await.unwrap(), 1);
+        assert_eq!(store.auth.failures_since("client", "ada@example.com", since).await.unwrap(), 0);
+        assert_eq!(store.auth.purge_failures(since).await.unwrap(), 2);
+        store.auth.clear_failures("account", "ada@example.com").await.unwrap();
+        assert_eq!(store.auth.failures_since("account", "ada@example.com", since).await.unwrap(), 0);
+
+        assert_eq!(store.auth.setup_code().await.unwrap(), None);
+        store.auth.put_setup_code(&[1; 32], clock.now()).await.unwrap();
+        store.auth.put_setup_code(&[2; 32], clock.now()).await.unwrap();
+        assert_eq!(store.auth.setup_code().await.unwrap().unwrap().code_hash, vec![2; 32]);
+        assert!(store.auth.consume_setup_code(clock.now()).await.unwrap());
+        assert!(!store.auth.consume_setup_code(clock.now()).await.unwrap());
+        // A used code is never replaced: setup happens once.
+        store.auth.put_setup_code(&[3; 32], clock.now()).await.unwrap();
+        let code = store.auth.setup_code().await.unwrap().unwrap();
+        assert_eq!(code.code_hash, vec![2; 32]);
+        assert!(code.used_at.is_some());
+    }
+}
