@@ -5,11 +5,12 @@
 //! talk to repositories. Nothing in this crate knows about HTTP.
 //!
 //! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
-//! `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add `identity`, `audit`,
+//! `identity` (tenancy, sign-in, keys), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
 //! `policy`, `tools`, `approvals`, `runtime`, `gateway`, `workspace`, `fleet`.
 
 pub mod audit;
 pub mod health;
+pub mod identity;
 pub mod secrets;
 pub mod workers;
 
@@ -28,6 +29,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub secrets: Secrets,
     pub audit: audit::Audit,
+    pub identity: identity::Identity,
     pub workers: Supervisor,
     pub version: &'static str,
 }
@@ -36,7 +38,10 @@ impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, keyring: secrets::Keyring) -> App {
         let secrets = Secrets::new(store.clone(), clock.clone(), keyring);
         let audit = audit::Audit::new(store.clone(), clock.clone());
+        let identity =
+            identity::Identity::new(store.clone(), clock.clone(), secrets.clone(), audit.clone());
         App {
+            identity,
             store,
             clock,
             secrets,
@@ -53,4 +58,12 @@ impl App {
     pub async fn readiness(&self) -> health::ReadinessReport {
         health::readiness(&self.store).await
     }
+}
+
+/// The stored records services return, re-exported so the HTTP layer needs no `store`
+/// dependency.
+pub mod records {
+    pub use switchboard_store::{
+        ApiKeyRecord, AuditFilter, AuditRecord, InviteRecord, OrgRecord, UserRecord,
+    };
 }

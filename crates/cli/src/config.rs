@@ -240,7 +240,11 @@ pub const KEYS: &[Key] = &[
 ];
 
 /// `SWITCHBOARD_*` variables that are not configuration keys but are still ours.
-const OTHER_VARIABLES: &[&str] = &["SWITCHBOARD_CONFIG"];
+const OTHER_VARIABLES: &[&str] = &["SWITCHBOARD_CONFIG", SETUP_CODE_ENV];
+
+/// Environment variable that sets the first-boot setup code (automated installs) instead of
+/// a generated one. Read by `serve` only while no organisation exists.
+pub const SETUP_CODE_ENV: &str = "SWITCHBOARD_SETUP_CODE";
 
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "SWITCHBOARD_CONFIG";

@@ -53,6 +53,22 @@ error_codes! {
     Internal => ("internal", INTERNAL_SERVER_ERROR),
     /// The hub is not ready (database unreachable or not migrated).
     NotReady => ("not_ready", SERVICE_UNAVAILABLE),
+    /// Wrong email or password (or an unusable account); deliberately vague.
+    InvalidCredentials => ("invalid_credentials", UNAUTHORIZED),
+    /// The password was right; the account needs a TOTP (or backup) code too.
+    TotpRequired => ("totp_required", UNAUTHORIZED),
+    /// The TOTP or backup code is wrong or was already used.
+    InvalidTotpCode => ("invalid_totp_code", UNAUTHORIZED),
+    /// The first-boot setup code is wrong or was already used.
+    InvalidSetupCode => ("invalid_setup_code", FORBIDDEN),
+    /// The organisation is suspended; tenant endpoints refuse every request.
+    OrganizationSuspended => ("organization_suspended", FORBIDDEN),
+    /// The organisation requires TOTP and the user has not set it up.
+    TotpEnrollmentRequired => ("totp_enrollment_required", FORBIDDEN),
+    /// A state-changing request with a session cookie lacked a valid CSRF token.
+    CsrfFailed => ("csrf_failed", FORBIDDEN),
+    /// The change would leave an organisation without an owner.
+    LastOwner => ("last_owner", CONFLICT),
 }
 
 impl ErrorCode {
@@ -84,6 +100,20 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Too many requests; try again later.",
             ErrorCode::Internal => "Something went wrong on our side.",
             ErrorCode::NotReady => "The service is not ready.",
+            ErrorCode::InvalidCredentials => "The email or password is incorrect.",
+            ErrorCode::TotpRequired => "Enter the code from your authenticator app.",
+            ErrorCode::InvalidTotpCode => {
+                "The authentication code is incorrect or was already used."
+            }
+            ErrorCode::InvalidSetupCode => "The setup code is wrong or was already used.",
+            ErrorCode::OrganizationSuspended => "This organisation is suspended.",
+            ErrorCode::TotpEnrollmentRequired => {
+                "Your organisation requires two-factor authentication; set it up first."
+            }
+            ErrorCode::CsrfFailed => {
+                "The form expired or did not come from this site; reload and try again."
+            }
+            ErrorCode::LastOwner => "An organisation must keep at least one owner.",
         }
     }
 }
@@ -148,9 +178,44 @@ impl ApiError {
     }
 }
 
+impl From<switchboard_app::identity::IdentityError> for ApiError {
+    fn from(e: switchboard_app::identity::IdentityError) -> ApiError {
+        use switchboard_app::identity::IdentityError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid { field, .. } => ApiError::new(ErrorCode::InvalidRequest, message)
+                .with_details(serde_json::json!({ "field": field })),
+            E::InvalidCredentials => ApiError::from_code(ErrorCode::InvalidCredentials),
+            E::TotpRequired => ApiError::from_code(ErrorCode::TotpRequired),
+            E::InvalidTotp => ApiError::from_code(ErrorCode::InvalidTotpCode),
+            E::Throttled { retry_after_secs } => ApiError::new(ErrorCode::RateLimited, message)
+                .with_details(serde_json::json!({ "retry_after_seconds": retry_after_secs })),
+            E::InvalidSetupCode => ApiError::from_code(ErrorCode::InvalidSetupCode),
+            E::NotFound => ApiError::from_code(ErrorCode::NotFound),
+            E::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, message),
+            E::LastOwner => ApiError::from_code(ErrorCode::LastOwner),
+            E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::OrgSuspended => ApiError::from_code(ErrorCode::OrganizationSuspended),
+            E::TotpEnrollmentRequired => ApiError::from_code(ErrorCode::TotpEnrollmentRequired),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.code.status(), Json(self.body())).into_response()
+        let retry_after = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("retry_after_seconds"))
+            .and_then(serde_json::Value::as_u64);
+        let mut response = (self.code.status(), Json(self.body())).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

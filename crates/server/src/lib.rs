@@ -5,6 +5,7 @@
 //! extractor type), call one `app` service, map the result. No SQL, no policy decisions here.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod middleware;
 pub mod state;
@@ -41,6 +42,9 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     /// Whether clients reach the hub over TLS (adds HSTS, marks cookies `Secure`).
     pub tls: bool,
+    /// The URL people use to reach the console (for links such as invites); `None` makes
+    /// links relative.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -49,6 +53,7 @@ impl Default for ServerOptions {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             tls: false,
+            public_url: None,
         }
     }
 }

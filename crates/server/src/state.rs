@@ -10,3 +10,14 @@ pub struct AppState {
     pub openapi: Arc<utoipa::openapi::OpenApi>,
     pub options: Arc<crate::ServerOptions>,
 }
+
+impl AppState {
+    /// The console's base URL without a trailing slash, or `""` (relative links).
+    pub fn public_url(&self) -> &str {
+        self.options
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+            .unwrap_or("")
+    }
+}

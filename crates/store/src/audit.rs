@@ -33,6 +33,19 @@ pub struct ChainHead {
 /// Computes an event's hash from its `prev_hash` and content (the chain rule lives in `app`).
 pub type LinkHasher = dyn Fn(&[u8], &AuditRecord) -> Vec<u8> + Send + Sync;
 
+/// Which events of one chain to list. Every field narrows the result; `None` means any.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Events whose kind starts with this (`auth.` or `auth.login`).
+    pub kind_prefix: Option<String>,
+    pub actor_id: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Only events with `seq` greater than this (paging cursor).
+    pub after_seq: i64,
+    pub limit: u32,
+}
+
 #[async_trait::async_trait]
 pub trait AuditRepo: Send + Sync {
     /// Appends `record` as the next link of its organisation's chain. Under a per-chain lock,
@@ -52,6 +65,12 @@ pub trait AuditRepo: Send + Sync {
         org: OrgId,
         after: i64,
         limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Events of one chain matching `filter`, in chain order.
+    async fn search(
+        &self,
+        org: OrgId,
+        filter: &AuditFilter,
     ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Every organisation that has at least one event.
     async fn chains(&self) -> Result<Vec<OrgId>, StoreError>;

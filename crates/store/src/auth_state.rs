@@ -46,13 +46,13 @@ pub trait AuthStateRepo: Send + Sync {
         at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Creates an organisation together with its first owner in one transaction (setup and
-    /// operator-created organisations with an owner use this).
-    async fn create_org_with_owner(
+    /// First-boot setup in one transaction: marks the setup code used and creates the first
+    /// organisation, its owner and the membership. `false` (and nothing written) when the code
+    /// was used already, so two concurrent setups cannot both succeed.
+    async fn complete_setup(
         &self,
         org: &crate::OrgRecord,
         owner: &crate::UserRecord,
-        owner_is_new: bool,
         at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }

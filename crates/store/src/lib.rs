@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
-pub use audit::{AuditRecord, AuditRepo, ChainHead, LinkHasher};
+pub use audit::{AuditFilter, AuditRecord, AuditRepo, ChainHead, LinkHasher};
 pub use auth_state::{AuthStateRepo, SetupCodeRecord};
 pub use error::StoreError;
 pub use invites::{InviteRecord, InviteRepo};

@@ -49,17 +49,23 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
         body_limit_bytes: config.http.body_limit_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         tls: config.tls(),
+        public_url: config.public_url.clone(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", config.listen)))?;
     let router = switchboard_server::router(app.clone(), options);
+    let console = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
     tracing::info!(
         database = store.backend.name(),
-        console = %config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen)),
+        console = %console,
         "switchboard {} starting",
         app.version
     );
+    announce_setup(&app, &console).await?;
     switchboard_server::serve(listener, router, shutdown)
         .await
         .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
@@ -74,7 +80,47 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// While no organisation exists, stores a one-time setup code and prints it next to the
+/// console URL (or says that `SWITCHBOARD_SETUP_CODE` set it).
+async fn announce_setup(app: &switchboard_app::App, console: &str) -> Result<(), Failure> {
+    use switchboard_app::identity::setup::SetupState;
+    let given = std::env::var(crate::config::SETUP_CODE_ENV).ok();
+    let state = app
+        .identity
+        .prepare_setup(given.as_deref())
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot prepare first-boot setup: {e}")))?;
+    let url = format!("{}/setup", console.trim_end_matches('/'));
+    match state {
+        SetupState::Done => {}
+        SetupState::Open { code: Some(code) } => tracing::warn!(
+            setup_url = %url,
+            setup_code = %code,
+            "first-boot setup: open {url} and enter the setup code {code}"
+        ),
+        SetupState::Open { code: None } => tracing::warn!(
+            setup_url = %url,
+            "first-boot setup: open {url} and enter the code from {}",
+            crate::config::SETUP_CODE_ENV
+        ),
+    }
+    Ok(())
+}
+
 fn start_workers(app: &switchboard_app::App) {
+    let identity = app.identity.clone();
+    app.workers
+        .spawn_periodic("identity-upkeep", Duration::from_secs(3600), move || {
+            let identity = identity.clone();
+            async move {
+                if let Err(e) = identity.purge_sessions().await {
+                    tracing::warn!(error = %e, "could not purge ended sessions");
+                }
+                if let Err(e) = identity.purge_old_failures().await {
+                    tracing::warn!(error = %e, "could not purge old sign-in failures");
+                }
+            }
+        });
     // Histograms are drained into the exporter periodically, so memory stays bounded between
     // scrapes.
     app.workers

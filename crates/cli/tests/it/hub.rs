@@ -131,6 +131,7 @@ impl Drop for Hub {
 
 /// The database settings for one backend: nothing for SQLite (the default), `DATABASE_URL`
 /// for a fresh PostgreSQL database.
+#[allow(clippy::large_enum_variant, reason = "a handful of values in a test")]
 pub enum Backend {
     Sqlite,
     Postgres(switchboard_store::testing::TestDb),

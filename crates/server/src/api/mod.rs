@@ -3,7 +3,14 @@
 //! one with a bare `.route()` is a clippy error (see `clippy.toml`). The spec is served at
 //! `/api/v1/openapi.json`.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
 pub mod health;
+mod json;
+pub mod members;
+pub mod orgs;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -26,7 +33,11 @@ use crate::state::AppState;
     components(schemas(ErrorBody)),
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
-        (name = "meta", description = "This API's own description")
+        (name = "meta", description = "This API's own description"),
+        (name = "identity", description = "Setup, sign-in, the caller's account, API keys"),
+        (name = "organization", description = "The current organisation: members, invites, settings"),
+        (name = "operator", description = "Platform operators manage organisations"),
+        (name = "audit", description = "The tamper-evident audit log")
     )
 )]
 struct ApiDoc;
@@ -38,6 +49,27 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .routes(routes!(openapi_json))
+        .routes(routes!(setup::setup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::begin_totp, auth::disable_totp))
+        .routes(routes!(auth::confirm_totp))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::suspend))
+        .routes(routes!(orgs::resume))
+        .routes(routes!(orgs::delete))
+        .routes(routes!(members::list))
+        .routes(routes!(members::change_role, members::remove))
+        .routes(routes!(members::invite, members::invites))
+        .routes(routes!(members::revoke_invite))
+        .routes(routes!(members::accept))
+        .routes(routes!(members::settings, members::update_settings))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
         .split_for_parts();
     (router, spec)
 }

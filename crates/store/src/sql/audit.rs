@@ -154,6 +154,35 @@ macro_rules! audit_repo {
                     .collect())
             }
 
+            async fn search(
+                &self,
+                org: switchboard_domain::OrgId,
+                filter: &$crate::audit::AuditFilter,
+            ) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM audit_events WHERE org_id = $1 AND seq > $2 \
+                     AND ($3 IS NULL OR substr(kind, 1, length($3)) = $3) \
+                     AND ($4 IS NULL OR actor_id = $4) \
+                     AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+                     ORDER BY seq LIMIT $7",
+                    $crate::sql::audit::COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::sql::audit::AuditRow>(&sql)
+                    .bind(org.as_uuid())
+                    .bind(filter.after_seq)
+                    .bind(filter.kind_prefix.as_deref())
+                    .bind(filter.actor_id.as_deref())
+                    .bind(filter.since)
+                    .bind(filter.until)
+                    .bind(i64::from(filter.limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+
             async fn chains(&self) -> Result<Vec<switchboard_domain::OrgId>, $crate::StoreError> {
                 let ids: Vec<uuid::Uuid> =
                     sqlx::query_scalar("SELECT DISTINCT org_id FROM audit_events ORDER BY org_id")

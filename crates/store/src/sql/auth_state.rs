@@ -155,18 +155,27 @@ macro_rules! auth_state_repo {
                 Ok(())
             }
 
-            async fn create_org_with_owner(
+            async fn complete_setup(
                 &self,
                 org: &$crate::OrgRecord,
                 owner: &$crate::UserRecord,
-                owner_is_new: bool,
                 at: switchboard_domain::Timestamp,
-            ) -> Result<(), $crate::StoreError> {
+            ) -> Result<bool, $crate::StoreError> {
                 let mut tx = self
                     .writer()
                     .begin()
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
+                let used = sqlx::query(
+                    "UPDATE setup_codes SET used_at = $1 WHERE id = 1 AND used_at IS NULL",
+                )
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                if used.rows_affected() != 1 {
+                    return Ok(false);
+                }
                 sqlx::query(
                     "INSERT INTO organizations \
                      (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
@@ -186,7 +195,7 @@ macro_rules! auth_state_repo {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
-                if owner_is_new {
+                {
                     sqlx::query(
                         "INSERT INTO users (id, email, name, password_hash, is_operator, status, \
                          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -213,7 +222,9 @@ macro_rules! auth_state_repo {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
-                tx.commit().await.map_err($crate::StoreError::from_sqlx)
+                tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+                Ok(true)?;
+                Ok(true)
             }
         }
     };

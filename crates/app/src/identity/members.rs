@@ -1,0 +1,344 @@
+//! Members of an organisation and invitations to join it.
+
+use chrono::Duration;
+use serde_json::json;
+use switchboard_domain::{InviteId, OrgStatus, Role, UserId};
+use switchboard_store::{InviteRecord, MembershipRecord, OwnerGuarded, UserRecord, UserStatus};
+
+use super::login::NewSession;
+use super::principal::Principal;
+use super::{clean_name, normalise_email, password, token, Identity, IdentityError};
+use crate::audit::Actor;
+
+/// How long an invite link works.
+pub const INVITE_VALID_DAYS: i64 = 7;
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub totp_enabled: bool,
+}
+
+/// A new invite: `token` goes into the link (`/invite/{token}`) and is never stored.
+#[derive(Clone, Debug)]
+pub struct CreatedInvite {
+    pub record: InviteRecord,
+    pub token: String,
+}
+
+/// An invite as its link shows it, before it is accepted.
+#[derive(Clone, Debug)]
+pub struct InvitePreview {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    /// An account with this email exists (it must sign in to accept).
+    pub account_exists: bool,
+}
+
+impl Identity {
+    pub async fn list_members(&self, principal: &Principal) -> Result<Vec<Member>, IdentityError> {
+        let access = principal.tenant(Role::Viewer)?;
+        let mut out = Vec::new();
+        for m in self.store.memberships.list_for_org(access.org.id).await? {
+            if let Some(user) = self.store.users.get(m.user_id).await? {
+                out.push(Member {
+                    user_id: user.id,
+                    totp_enabled: user.totp_enabled(),
+                    email: user.email,
+                    name: user.name,
+                    role: m.role,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Admins change roles; nobody grants or touches a role above their own, and the last
+    /// owner stays an owner.
+    pub async fn change_role(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        let current = self
+            .store
+            .memberships
+            .get(access.org.id, user)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        if role > access.role || current.role > access.role {
+            return Err(IdentityError::Forbidden(
+                "You cannot manage a role above your own.",
+            ));
+        }
+        match self
+            .store
+            .memberships
+            .change_role(access.org.id, user, role)
+            .await?
+        {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::LastOwner => return Err(IdentityError::LastOwner),
+            OwnerGuarded::NotFound => return Err(IdentityError::NotFound),
+        }
+        self.record(
+            access.org.id,
+            principal.actor(),
+            "admin.role_changed",
+            Some(user.to_string()),
+            Some("ok"),
+            json!({ "from": current.role.as_str(), "to": role.as_str() }),
+        )
+        .await
+    }
+
+    pub async fn remove_member(
+        &self,
+        principal: &Principal,
+        user: UserId,
+    ) -> Result<(), IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        let current = self
+            .store
+            .memberships
+            .get(access.org.id, user)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        if current.role > access.role {
+            return Err(IdentityError::Forbidden(
+                "You cannot manage a role above your own.",
+            ));
+        }
+        match self.store.memberships.remove(access.org.id, user).await? {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::LastOwner => return Err(IdentityError::LastOwner),
+            OwnerGuarded::NotFound => return Err(IdentityError::NotFound),
+        }
+        self.record(
+            access.org.id,
+            principal.actor(),
+            "admin.member_removed",
+            Some(user.to_string()),
+            Some("ok"),
+            json!({ "role": current.role.as_str() }),
+        )
+        .await
+    }
+
+    pub async fn create_invite(
+        &self,
+        principal: &Principal,
+        email: &str,
+        role: Role,
+    ) -> Result<CreatedInvite, IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        let email = normalise_email(email)?;
+        if role > access.role {
+            return Err(IdentityError::invalid(
+                "role",
+                "You cannot invite above your own role.",
+            ));
+        }
+        if let Some(user) = self.store.users.get_by_email(&email).await? {
+            if self
+                .store
+                .memberships
+                .get(access.org.id, user.id)
+                .await?
+                .is_some()
+            {
+                return Err(IdentityError::Conflict(
+                    "This person is already a member.".into(),
+                ));
+            }
+        }
+        let now = self.now();
+        let token = token::random_token();
+        let record = InviteRecord {
+            id: InviteId::generate(self.clock.as_ref()),
+            org_id: access.org.id,
+            email,
+            role,
+            token_hash: token::digest(&token),
+            created_by: principal.user_id(),
+            created_at: now,
+            expires_at: now + Duration::days(INVITE_VALID_DAYS),
+            used_at: None,
+            revoked_at: None,
+        };
+        self.store.invites.insert(&record).await?;
+        self.record(
+            access.org.id,
+            principal.actor(),
+            "admin.invite_created",
+            Some(record.id.to_string()),
+            Some("ok"),
+            json!({ "email": record.email, "role": role.as_str() }),
+        )
+        .await?;
+        Ok(CreatedInvite { record, token })
+    }
+
+    pub async fn list_invites(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<InviteRecord>, IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        let now = self.now();
+        Ok(self
+            .store
+            .invites
+            .list_open(access.org.id)
+            .await?
+            .into_iter()
+            .filter(|i| i.expires_at > now)
+            .collect())
+    }
+
+    pub async fn revoke_invite(
+        &self,
+        principal: &Principal,
+        id: InviteId,
+    ) -> Result<(), IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        if !self
+            .store
+            .invites
+            .revoke(access.org.id, id, self.now())
+            .await?
+        {
+            return Err(IdentityError::NotFound);
+        }
+        self.record(
+            access.org.id,
+            principal.actor(),
+            "admin.invite_revoked",
+            Some(id.to_string()),
+            Some("ok"),
+            json!({}),
+        )
+        .await
+    }
+
+    async fn open_invite(&self, invite_token: &str) -> Result<InviteRecord, IdentityError> {
+        let invite = self
+            .store
+            .invites
+            .get_by_token_hash(&token::digest(invite_token))
+            .await?
+            .filter(|i| i.used_at.is_none() && i.revoked_at.is_none() && i.expires_at > self.now())
+            .ok_or(IdentityError::NotFound)?;
+        let org = self
+            .store
+            .orgs
+            .get(invite.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        if org.status != OrgStatus::Active {
+            return Err(IdentityError::NotFound);
+        }
+        Ok(invite)
+    }
+
+    pub async fn preview_invite(&self, invite_token: &str) -> Result<InvitePreview, IdentityError> {
+        let invite = self.open_invite(invite_token).await?;
+        let org = self
+            .store
+            .orgs
+            .get(invite.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        Ok(InvitePreview {
+            org_name: org.name,
+            account_exists: self
+                .store
+                .users
+                .get_by_email(&invite.email)
+                .await?
+                .is_some(),
+            email: invite.email,
+            role: invite.role,
+        })
+    }
+
+    /// Accepts an invite. A new person sets a name and password and is signed in; an
+    /// existing account must be signed in as the invited email (`principal`).
+    pub async fn accept_invite(
+        &self,
+        invite_token: &str,
+        principal: Option<&Principal>,
+        name: Option<&str>,
+        new_password: Option<&str>,
+    ) -> Result<Option<NewSession>, IdentityError> {
+        let invite = self.open_invite(invite_token).await?;
+        let now = self.now();
+        let existing = self.store.users.get_by_email(&invite.email).await?;
+        let (user, is_new) = match existing {
+            Some(user) => {
+                if principal.and_then(|p| p.user.as_ref()).map(|u| u.id) != Some(user.id) {
+                    return Err(IdentityError::Forbidden(
+                        "Sign in as the invited account to accept this invite.",
+                    ));
+                }
+                (user, false)
+            }
+            None => {
+                let name = clean_name("name", name.unwrap_or_default())?;
+                let new_password = new_password.unwrap_or_default();
+                password::check(new_password, &invite.email)
+                    .map_err(|e| IdentityError::invalid("password", e.to_string()))?;
+                let hash = password::hash(new_password)
+                    .map_err(|e| IdentityError::Internal(e.to_string()))?;
+                let user = UserRecord {
+                    id: UserId::generate(self.clock.as_ref()),
+                    email: invite.email.clone(),
+                    name,
+                    password_hash: Some(hash),
+                    is_operator: false,
+                    status: UserStatus::Active,
+                    created_at: now,
+                    updated_at: now,
+                    totp_secret_id: None,
+                    totp_enabled_at: None,
+                    totp_last_step: None,
+                };
+                (user, true)
+            }
+        };
+        if !self.store.invites.mark_used(invite.id, now).await? {
+            return Err(IdentityError::NotFound);
+        }
+        if is_new {
+            self.store.users.insert(&user).await?;
+        }
+        self.store
+            .memberships
+            .upsert(&MembershipRecord {
+                org_id: invite.org_id,
+                user_id: user.id,
+                role: invite.role,
+                created_at: now,
+            })
+            .await?;
+        self.record(
+            invite.org_id,
+            Actor::User(user.id.to_string()),
+            "admin.invite_accepted",
+            Some(invite.id.to_string()),
+            Some("ok"),
+            json!({ "role": invite.role.as_str(), "new_account": is_new }),
+        )
+        .await?;
+        if is_new {
+            Ok(Some(self.start_session(&user).await?))
+        } else {
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Who may do what, in which organisation (DESIGN 4.1): first-boot setup, sign-in with
+//! password and TOTP, sessions, API keys, organisations and their members, invites.
+//!
+//! Every rule lives here; the HTTP layer resolves a [`Principal`] through
+//! [`Identity::authenticate_session`] or [`Identity::authenticate_api_key`] and passes it to
+//! the service methods, which check roles themselves as well, so a rule holds whichever
+//! surface calls it.
+
+pub mod account;
+pub mod api_keys;
+pub mod audit_log;
+pub mod login;
+pub mod members;
+pub mod orgs;
+pub mod password;
+pub mod principal;
+pub mod setup;
+pub mod throttle;
+pub mod token;
+pub mod totp;
+
+use std::sync::Arc;
+
+use switchboard_domain::{Clock, OrgId, UserId};
+use switchboard_store::{Store, StoreError, UserRecord};
+
+use crate::audit::{Actor, Audit, AuditError, NewEvent};
+use crate::secrets::{Secrets, SecretsError};
+
+pub use principal::{Credential, OrgAccess, Principal};
+
+/// Failures of identity operations. Each maps to one stable public error code.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Bad input; `field` names the offending field.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// Wrong email, password, code or key; deliberately vague.
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    #[error("Enter the code from your authenticator app.")]
+    TotpRequired,
+    #[error("The authentication code is incorrect or was already used.")]
+    InvalidTotp,
+    #[error("Too many failed attempts; try again in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
+    #[error("The setup code is wrong or was already used.")]
+    InvalidSetupCode,
+    #[error("There is nothing here.")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("An organisation must keep at least one owner.")]
+    LastOwner,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("This organisation is suspended.")]
+    OrgSuspended,
+    #[error("Your organisation requires two-factor authentication; set it up under Account.")]
+    TotpEnrollmentRequired,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for IdentityError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => IdentityError::NotFound,
+            StoreError::Conflict(what) => {
+                IdentityError::Conflict(format!("Already exists ({what})."))
+            }
+            other => IdentityError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuditError> for IdentityError {
+    fn from(e: AuditError) -> Self {
+        IdentityError::Internal(e.to_string())
+    }
+}
+
+impl From<SecretsError> for IdentityError {
+    fn from(e: SecretsError) -> Self {
+        IdentityError::Internal(e.to_string())
+    }
+}
+
+impl IdentityError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
+        IdentityError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// How long sessions last. Defaults: 12 hours idle, 7 days at most.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    pub idle: chrono::Duration,
+    pub absolute: chrono::Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: chrono::Duration::hours(12),
+            absolute: chrono::Duration::days(7),
+        }
+    }
+}
+
+/// The identity service.
+#[derive(Clone)]
+pub struct Identity {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    secrets: Secrets,
+    audit: Audit,
+    pub sessions: SessionPolicy,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, secrets: Secrets, audit: Audit) -> Identity {
+        Identity {
+            store,
+            clock,
+            secrets,
+            audit,
+            sessions: SessionPolicy::default(),
+        }
+    }
+
+    fn now(&self) -> switchboard_domain::Timestamp {
+        self.clock.now()
+    }
+
+    /// Records an event in one organisation's chain (or the platform chain).
+    async fn record(
+        &self,
+        org: OrgId,
+        actor: Actor,
+        kind: &str,
+        target: Option<String>,
+        decision: Option<&str>,
+        details: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        self.audit
+            .record(NewEvent {
+                org,
+                actor,
+                kind: kind.to_owned(),
+                target,
+                decision: decision.map(str::to_owned),
+                details,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Records an event about a user in the chain of every organisation they belong to (the
+    /// platform chain when they belong to none), so each organisation's admins see it.
+    async fn record_for_user(
+        &self,
+        user: UserId,
+        actor: Actor,
+        kind: &str,
+        decision: Option<&str>,
+        details: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        let memberships = self.store.memberships.list_for_user(user).await?;
+        let mut orgs: Vec<OrgId> = memberships.iter().map(|m| m.org_id).collect();
+        if orgs.is_empty() {
+            orgs.push(OrgId::PLATFORM);
+        }
+        for org in orgs {
+            self.record(
+                org,
+                actor.clone(),
+                kind,
+                Some(user.to_string()),
+                decision,
+                details.clone(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> Result<UserRecord, IdentityError> {
+        self.store
+            .users
+            .get(id)
+            .await?
+            .ok_or(IdentityError::NotFound)
+    }
+}
+
+/// Lower-cases and trims an email address and checks its rough shape.
+pub fn normalise_email(email: &str) -> Result<String, IdentityError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(IdentityError::invalid(
+            "email",
+            "Enter a valid email address.",
+        ))
+    }
+}
+
+/// Trims a display name and checks its length.
+pub fn clean_name(field: &'static str, name: &str) -> Result<String, IdentityError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(IdentityError::invalid(
+            field,
+            "Enter a name of 1 to 100 characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}

@@ -1,0 +1,161 @@
+//! Operator work on organisations: list, create, suspend, resume, delete; and each
+//! organisation's own security settings.
+
+use serde_json::json;
+use switchboard_domain::{OrgId, OrgStatus, Role, Slug};
+use switchboard_store::OrgRecord;
+
+use super::principal::Principal;
+use super::{clean_name, Identity, IdentityError};
+
+/// An organisation as operators see it.
+#[derive(Clone, Debug)]
+pub struct OrgSummary {
+    pub org: OrgRecord,
+    pub members: u64,
+}
+
+/// How long a deleted organisation's data is kept before it may be purged.
+pub const DELETED_RETENTION_DAYS: i64 = 30;
+
+impl Identity {
+    fn operator<'a>(&self, principal: &'a Principal) -> Result<&'a Principal, IdentityError> {
+        if principal.is_operator() {
+            Ok(principal)
+        } else {
+            Err(IdentityError::Forbidden(
+                "Only platform operators may do this.",
+            ))
+        }
+    }
+
+    pub async fn list_orgs(&self, principal: &Principal) -> Result<Vec<OrgSummary>, IdentityError> {
+        self.operator(principal)?;
+        let counts = self.store.orgs.member_counts().await?;
+        Ok(self
+            .store
+            .orgs
+            .list()
+            .await?
+            .into_iter()
+            .map(|org| OrgSummary {
+                members: counts
+                    .iter()
+                    .find(|(id, _)| *id == org.id)
+                    .map_or(0, |(_, n)| *n),
+                org,
+            })
+            .collect())
+    }
+
+    pub async fn create_org(
+        &self,
+        principal: &Principal,
+        name: &str,
+        slug: &str,
+    ) -> Result<OrgRecord, IdentityError> {
+        self.operator(principal)?;
+        let name = clean_name("name", name)?;
+        let slug =
+            Slug::parse(slug.trim()).map_err(|e| IdentityError::invalid("slug", e.to_string()))?;
+        let now = self.now();
+        let org = OrgRecord {
+            id: OrgId::generate(self.clock.as_ref()),
+            slug,
+            name,
+            domain: None,
+            status: OrgStatus::Active,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            require_totp: false,
+            allow_sso_signup: false,
+        };
+        self.store.orgs.insert(&org).await.map_err(|e| match e {
+            switchboard_store::StoreError::Conflict(_) => {
+                IdentityError::Conflict("An organisation with this slug exists.".into())
+            }
+            other => other.into(),
+        })?;
+        self.record(
+            org.id,
+            principal.actor(),
+            "admin.org_created",
+            Some(org.slug.as_str().to_owned()),
+            Some("ok"),
+            json!({ "name": org.name }),
+        )
+        .await?;
+        Ok(org)
+    }
+
+    /// Moves an organisation to `to` (suspend, resume, delete) if the lifecycle allows it.
+    pub async fn set_org_status(
+        &self,
+        principal: &Principal,
+        slug: &str,
+        to: OrgStatus,
+    ) -> Result<OrgRecord, IdentityError> {
+        self.operator(principal)?;
+        let org = self
+            .store
+            .orgs
+            .get_by_slug(slug)
+            .await?
+            .filter(|o| o.status != OrgStatus::Deleted)
+            .ok_or(IdentityError::NotFound)?;
+        org.status
+            .transition_to(to)
+            .map_err(|e| IdentityError::Conflict(e.to_string()))?;
+        self.store.orgs.set_status(org.id, to, self.now()).await?;
+        let kind = match to {
+            OrgStatus::Suspended => "admin.org_suspended",
+            OrgStatus::Active => "admin.org_resumed",
+            OrgStatus::Deleted => "admin.org_deleted",
+            OrgStatus::Pending => "admin.org_status",
+        };
+        self.record(
+            org.id,
+            principal.actor(),
+            kind,
+            Some(org.slug.as_str().to_owned()),
+            Some("ok"),
+            json!({ "from": org.status.as_str(), "to": to.as_str() }),
+        )
+        .await?;
+        self.store
+            .orgs
+            .get(org.id)
+            .await?
+            .ok_or(IdentityError::NotFound)
+    }
+
+    /// Sets the caller's organisation's security settings (admins).
+    pub async fn update_org_settings(
+        &self,
+        principal: &Principal,
+        require_totp: bool,
+        allow_sso_signup: bool,
+    ) -> Result<OrgRecord, IdentityError> {
+        let access = principal.tenant(Role::Admin)?;
+        let org = &access.org;
+        self.store
+            .orgs
+            .update_settings(org.id, require_totp, allow_sso_signup, self.now())
+            .await?;
+        self.record(
+            org.id,
+            principal.actor(),
+            "admin.settings_changed",
+            Some(org.slug.as_str().to_owned()),
+            Some("ok"),
+            json!({ "require_totp": require_totp, "allow_sso_signup": allow_sso_signup }),
+        )
+        .await?;
+        self.store
+            .orgs
+            .get(org.id)
+            .await?
+            .ok_or(IdentityError::NotFound)
+    }
+}

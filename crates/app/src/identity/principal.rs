@@ -1,0 +1,136 @@
+//! The caller of a request, as resolved from a session cookie or an API key, and the
+//! organisation the request acts in.
+
+use switchboard_domain::{ApiKeyId, OrgId, OrgStatus, Role, SessionId, UserId};
+use switchboard_store::{OrgRecord, UserRecord};
+
+use super::{Identity, IdentityError};
+use crate::audit::Actor;
+
+/// How the caller proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    Session(SessionId),
+    ApiKey(ApiKeyId),
+}
+
+/// The organisation a request acts in and the caller's role there.
+#[derive(Clone, Debug)]
+pub struct OrgAccess {
+    pub org: OrgRecord,
+    pub role: Role,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub credential: Credential,
+    /// The signed-in user; `None` for API keys (which act for their organisation).
+    pub user: Option<UserRecord>,
+    /// The current organisation, if the caller has one.
+    pub org: Option<OrgAccess>,
+}
+
+impl Principal {
+    /// Platform operators manage tenants; only signed-in users can be operators.
+    pub fn is_operator(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_operator)
+    }
+
+    pub fn actor(&self) -> Actor {
+        match (&self.credential, &self.user) {
+            (Credential::ApiKey(id), _) => Actor::ApiKey(id.to_string()),
+            (Credential::Session(_), Some(user)) => Actor::User(user.id.to_string()),
+            (Credential::Session(id), None) => Actor::User(id.to_string()),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
+    pub fn session_id(&self) -> Option<SessionId> {
+        match self.credential {
+            Credential::Session(id) => Some(id),
+            Credential::ApiKey(_) => None,
+        }
+    }
+
+    /// The current organisation with at least `minimum` role, for tenant endpoints.
+    /// Without a membership: `Forbidden`. Suspended: `OrgSuspended`. When the organisation
+    /// requires TOTP and the user has none yet: `TotpEnrollmentRequired`.
+    pub fn tenant(&self, minimum: Role) -> Result<&OrgAccess, IdentityError> {
+        let access = self.org.as_ref().ok_or(IdentityError::Forbidden(
+            "You are not a member of an organisation.",
+        ))?;
+        if access.org.status == OrgStatus::Suspended {
+            return Err(IdentityError::OrgSuspended);
+        }
+        if access.org.status != OrgStatus::Active {
+            return Err(IdentityError::NotFound);
+        }
+        if let Some(user) = &self.user {
+            if access.org.require_totp && !user.totp_enabled() {
+                return Err(IdentityError::TotpEnrollmentRequired);
+            }
+        }
+        if !access.role.at_least(minimum) {
+            return Err(IdentityError::Forbidden("Your role does not allow this."));
+        }
+        Ok(access)
+    }
+
+    pub fn org_id(&self) -> Option<OrgId> {
+        self.org.as_ref().map(|a| a.org.id)
+    }
+}
+
+impl Identity {
+    /// The organisation a signed-in user acts in: the one named by `requested` (a slug from
+    /// the `Switchboard-Organization` header), else the session's choice, else their first.
+    /// Naming an organisation the user does not belong to is `NotFound`, never `Forbidden`.
+    pub(crate) async fn org_for_user(
+        &self,
+        user: UserId,
+        preferred: Option<OrgId>,
+        requested: Option<&str>,
+    ) -> Result<Option<OrgAccess>, IdentityError> {
+        let memberships = self.store.memberships.list_for_user(user).await?;
+        let mut candidates = Vec::new();
+        for m in memberships {
+            if let Some(org) = self.store.orgs.get(m.org_id).await? {
+                if org.status != OrgStatus::Deleted {
+                    candidates.push(OrgAccess { org, role: m.role });
+                }
+            }
+        }
+        if let Some(slug) = requested {
+            return candidates
+                .into_iter()
+                .find(|a| a.org.slug.as_str() == slug)
+                .map(Some)
+                .ok_or(IdentityError::NotFound);
+        }
+        let chosen = preferred
+            .and_then(|id| candidates.iter().position(|a| a.org.id == id))
+            .unwrap_or(0);
+        Ok(if candidates.is_empty() {
+            None
+        } else {
+            Some(candidates.swap_remove(chosen))
+        })
+    }
+
+    /// Every organisation a user belongs to (not deleted), for `/me` and the switcher.
+    pub async fn memberships_of(&self, user: UserId) -> Result<Vec<OrgAccess>, IdentityError> {
+        let mut out = Vec::new();
+        for m in self.store.memberships.list_for_user(user).await? {
+            if let Some(org) = self.store.orgs.get(m.org_id).await? {
+                if org.status != OrgStatus::Deleted {
+                    out.push(OrgAccess { org, role: m.role });
+                }
+            }
+        }
+        Ok(out)
+    }
+}

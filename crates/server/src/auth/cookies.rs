@@ -1,0 +1,59 @@
+//! The session cookie: `sb_session`, HttpOnly, SameSite=Lax, Secure when clients use TLS.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+
+pub const SESSION_COOKIE: &str = "sb_session";
+
+/// The session token from the `Cookie` header.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for a new session.
+pub fn set_session(token: &str, max_age_secs: i64, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_session(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("sb_session=; Path=/; Max-Age=0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others_and_set_safely() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; sb_session=tok; b=2"),
+        );
+        assert_eq!(session_token(&headers).as_deref(), Some("tok"));
+        let set = set_session("tok", 60, true).unwrap();
+        let set = set.to_str().unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+        assert!(!set_session("tok", 60, false)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Secure"));
+    }
+}
