@@ -138,21 +138,28 @@ impl Identity {
         role: Role,
     ) -> Result<CreatedInvite, IdentityError> {
         let access = principal.tenant(Role::Admin)?;
-        let email = normalise_email(email)?;
         if role > access.role {
             return Err(IdentityError::invalid(
                 "role",
                 "You cannot invite above your own role.",
             ));
         }
+        self.invite_into(principal, access.org.id, email, role)
+            .await
+    }
+
+    /// Creates an invite into `org` (the caller's right to do so is checked by the callers:
+    /// organisation admins, or an operator inviting a new organisation's first owner).
+    pub(crate) async fn invite_into(
+        &self,
+        principal: &Principal,
+        org: switchboard_domain::OrgId,
+        email: &str,
+        role: Role,
+    ) -> Result<CreatedInvite, IdentityError> {
+        let email = normalise_email(email)?;
         if let Some(user) = self.store.users.get_by_email(&email).await? {
-            if self
-                .store
-                .memberships
-                .get(access.org.id, user.id)
-                .await?
-                .is_some()
-            {
+            if self.store.memberships.get(org, user.id).await?.is_some() {
                 return Err(IdentityError::Conflict(
                     "This person is already a member.".into(),
                 ));
@@ -162,7 +169,7 @@ impl Identity {
         let token = token::random_token();
         let record = InviteRecord {
             id: InviteId::generate(self.clock.as_ref()),
-            org_id: access.org.id,
+            org_id: org,
             email,
             role,
             token_hash: token::digest(&token),
@@ -174,7 +181,7 @@ impl Identity {
         };
         self.store.invites.insert(&record).await?;
         self.record(
-            access.org.id,
+            org,
             principal.actor(),
             "admin.invite_created",
             Some(record.id.to_string()),

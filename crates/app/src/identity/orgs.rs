@@ -53,8 +53,15 @@ impl Identity {
         principal: &Principal,
         name: &str,
         slug: &str,
-    ) -> Result<OrgRecord, IdentityError> {
+        owner_email: Option<&str>,
+    ) -> Result<(OrgRecord, Option<super::members::CreatedInvite>), IdentityError> {
         self.operator(principal)?;
+        let owner_email = owner_email
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(super::normalise_email)
+            .transpose()
+            .map_err(|_| IdentityError::invalid("owner_email", "Enter a valid email address."))?;
         let name = clean_name("name", name)?;
         let slug =
             Slug::parse(slug.trim()).map_err(|e| IdentityError::invalid("slug", e.to_string()))?;
@@ -86,7 +93,14 @@ impl Identity {
             json!({ "name": org.name }),
         )
         .await?;
-        Ok(org)
+        let invite = match owner_email {
+            Some(email) => Some(
+                self.invite_into(principal, org.id, &email, Role::Owner)
+                    .await?,
+            ),
+            None => None,
+        };
+        Ok((org, invite))
     }
 
     /// Moves an organisation to `to` (suspend, resume, delete) if the lifecycle allows it.

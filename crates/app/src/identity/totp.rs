@@ -71,6 +71,25 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (padding and case ignored); `None` for other characters.
+pub fn from_base32(text: &str) -> Option<Vec<u8>> {
+    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').chars() {
+        let value = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as u32 - 'A' as u32,
+            c @ '2'..='7' => c as u32 - '2' as u32 + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buffer >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// The `otpauth://totp/...` URL an authenticator app reads from the QR code.
 pub fn otpauth_url(issuer: &str, account: &str, secret: &[u8]) -> String {
     let label = format!("{}:{}", encode(issuer), encode(account));
@@ -136,6 +155,9 @@ mod tests {
     #[test]
     fn base32_and_the_enrolment_url() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(from_base32("MZXW6YTBOI").unwrap(), b"foobar");
+        assert_eq!(from_base32("mzxw6ytboi").unwrap(), b"foobar");
+        assert_eq!(from_base32("MZ1"), None);
         assert_eq!(
             base32(b"12345678901234567890"),
             "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"

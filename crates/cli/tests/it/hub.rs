@@ -40,6 +40,8 @@ pub struct Hub {
     child: Child,
     pub base: String,
     pub lines: mpsc::Receiver<String>,
+    /// The lines printed before `listening on`.
+    pub startup: Vec<String>,
 }
 
 impl Hub {
@@ -72,10 +74,12 @@ impl Hub {
                             .chars()
                             .take_while(|c| !c.is_whitespace() && *c != '"')
                             .collect();
+                        seen.push(line);
                         return Hub {
                             child,
                             base,
                             lines: rx,
+                            startup: seen,
                         };
                     }
                     seen.push(line);

@@ -9,6 +9,7 @@
 )]
 
 mod hub;
+mod identity;
 
 mod audit;
 mod config;

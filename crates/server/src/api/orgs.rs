@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub struct CreateOrgBody {
     name: String,
     slug: String,
+    /// Invite this person as the organisation's first owner.
+    owner_email: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -28,6 +30,9 @@ pub struct OrgAdminView {
     members: u64,
     created_at: String,
     deleted_at: Option<String>,
+    /// The first owner's invite link (only when `owner_email` was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_invite_url: Option<String>,
 }
 
 fn view(org: &switchboard_app::records::OrgRecord, members: u64) -> OrgAdminView {
@@ -39,6 +44,7 @@ fn view(org: &switchboard_app::records::OrgRecord, members: u64) -> OrgAdminView
         members,
         created_at: org.created_at.to_rfc3339(),
         deleted_at: org.deleted_at.map(|t| t.to_rfc3339()),
+        owner_invite_url: None,
     }
 }
 
@@ -72,12 +78,19 @@ pub async fn create(
     OperatorAuth(caller): OperatorAuth,
     ApiJson(body): ApiJson<CreateOrgBody>,
 ) -> Result<(StatusCode, Json<OrgAdminView>), ApiError> {
-    let org = state
+    let (org, invite) = state
         .app
         .identity
-        .create_org(&caller.principal, &body.name, &body.slug)
+        .create_org(
+            &caller.principal,
+            &body.name,
+            &body.slug,
+            body.owner_email.as_deref(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&org, 0))))
+    let mut view = view(&org, 0);
+    view.owner_invite_url = invite.map(|i| format!("{}/invite/{}", state.public_url(), i.token));
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 async fn transition(

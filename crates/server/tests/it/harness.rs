@@ -78,3 +78,176 @@ macro_rules! server_tests {
         )*
     };
 }
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+/// The setup code the tests configure.
+pub const SETUP_CODE: &str = "TEST-SETUP-CODE";
+
+/// How a test request authenticates.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    pub session: Option<String>,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Caller {
+    pub fn anonymous() -> Caller {
+        Caller::default()
+    }
+
+    pub fn key(key: &str) -> Caller {
+        Caller {
+            bearer: Some(key.to_owned()),
+            ..Caller::default()
+        }
+    }
+
+    pub fn from_login(headers: &reqwest::header::HeaderMap, body: &serde_json::Value) -> Caller {
+        let session = headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("sb_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        Caller {
+            session,
+            csrf: body["csrf_token"].as_str().map(str::to_owned),
+            bearer: None,
+        }
+    }
+}
+
+impl TestServer {
+    /// Sends a request as `caller`; returns the status and the JSON body (`null` if none).
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let response = self.request(caller, method, path, body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn request(
+        &self,
+        caller: &Caller,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(session) = &caller.session {
+            request = request.header("cookie", format!("sb_session={session}"));
+        }
+        if let Some(csrf) = &caller.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(key) = &caller.bearer {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// First-boot setup: organisation `ops` with `operator@ops.test` (owner and operator),
+    /// signed in.
+    pub async fn setup(&self) -> Caller {
+        self.app
+            .identity
+            .prepare_setup(Some(SETUP_CODE))
+            .await
+            .unwrap();
+        let (status, body) = self
+            .send(
+                &Caller::anonymous(),
+                reqwest::Method::POST,
+                "/api/v1/setup",
+                Some(serde_json::json!({
+                    "setup_code": SETUP_CODE,
+                    "organization": {"name": "Operators", "slug": "ops"},
+                    "owner": {"email": "operator@ops.test", "name": "Olivia", "password": PASSWORD}
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        self.login("operator@ops.test", PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Caller {
+        let response = self
+            .request(
+                &Caller::anonymous(),
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
+            .await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "login {email}: {body}");
+        Caller::from_login(&headers, &body)
+    }
+
+    /// Accepts an invite link as a new person and returns their session.
+    pub async fn join(&self, invite_url: &str, name: &str) -> Caller {
+        let token = invite_url.rsplit('/').next().unwrap();
+        let response = self
+            .request(
+                &Caller::anonymous(),
+                reqwest::Method::POST,
+                "/api/v1/invites/accept",
+                Some(serde_json::json!({"token": token, "name": name, "password": PASSWORD})),
+            )
+            .await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "accept invite: {body}");
+        Caller::from_login(&headers, &body)
+    }
+
+    /// Operator creates organisation `slug` and its owner joins through the invite.
+    pub async fn org_with_owner(&self, operator: &Caller, slug: &str) -> Caller {
+        let (status, body) = self
+            .send(
+                operator,
+                reqwest::Method::POST,
+                "/api/v1/organizations",
+                Some(serde_json::json!({
+                    "name": format!("{slug} Ltd"), "slug": slug,
+                    "owner_email": format!("owner@{slug}.test")
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        self.join(body["owner_invite_url"].as_str().unwrap(), "Owner")
+            .await
+    }
+
+    /// An admin of the caller's organisation invites `email` with `role`; they join.
+    pub async fn member(&self, admin: &Caller, email: &str, role: &str) -> Caller {
+        let (status, body) = self
+            .send(
+                admin,
+                reqwest::Method::POST,
+                "/api/v1/invites",
+                Some(serde_json::json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        self.join(body["url"].as_str().unwrap(), email).await
+    }
+}

@@ -11,7 +11,9 @@
 mod harness;
 
 mod api_docs;
+mod authz;
 mod console;
 mod errors;
 mod health;
+mod identity;
 mod layers;

@@ -1,0 +1,354 @@
+//! The authorisation matrix: every operation in the OpenAPI document × every kind of caller
+//! → the expected outcome. A route without an entry in `requirement` fails the test, so a new
+//! endpoint cannot ship without deciding who may call it.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::{Caller, TestServer};
+use crate::server_tests;
+
+/// Who may call an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    /// Anyone, signed in or not.
+    Public,
+    /// Only before setup; afterwards everyone gets `invalid_setup_code`.
+    SetupOnce,
+    /// Any signed-in user or API key.
+    Signed,
+    /// A signed-in user with a browser session (not an API key).
+    Session,
+    /// A member of the current organisation with at least this role (0 viewer … 3 owner).
+    Tenant(u8),
+    /// A platform operator.
+    Operator,
+}
+
+fn requirement(method: &str, path: &str) -> Option<Need> {
+    use Need::*;
+    Some(match (method, path) {
+        ("get", "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json") => Public,
+        ("post", "/api/v1/auth/login" | "/api/v1/invites/accept") => Public,
+        ("post", "/api/v1/setup") => SetupOnce,
+        ("get", "/api/v1/me") => Signed,
+        (
+            "post",
+            "/api/v1/auth/logout"
+            | "/api/v1/me/password"
+            | "/api/v1/me/totp"
+            | "/api/v1/me/totp/confirm",
+        ) => Session,
+        ("delete", "/api/v1/me/totp") => Session,
+        ("get", "/api/v1/members") => Tenant(0),
+        ("patch" | "delete", "/api/v1/members/{user_id}") => Tenant(2),
+        ("get" | "post", "/api/v1/api-keys" | "/api/v1/invites") => Tenant(2),
+        ("delete", "/api/v1/api-keys/{id}" | "/api/v1/invites/{id}") => Tenant(2),
+        ("get" | "put", "/api/v1/organization/settings") => Tenant(2),
+        ("get", "/api/v1/audit" | "/api/v1/audit/verify") => Tenant(2),
+        ("get" | "post", "/api/v1/organizations") => Operator,
+        (
+            "post",
+            "/api/v1/organizations/{slug}/suspend" | "/api/v1/organizations/{slug}/resume",
+        ) => Operator,
+        ("delete", "/api/v1/organizations/{slug}") => Operator,
+        _ => return None,
+    })
+}
+
+/// A caller of the matrix and what it is.
+struct Who {
+    name: &'static str,
+    caller: Caller,
+    /// Role in acme (0..=3), if a member there.
+    acme_role: Option<u8>,
+    /// Role in its own current organisation when that is not acme (cross-tenant callers).
+    other_role: Option<u8>,
+    session: bool,
+    operator: bool,
+    suspended: bool,
+}
+
+/// What the matrix expects.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Allowed,
+    Code(u16, &'static str),
+}
+
+fn expected(need: Need, who: &Who, targets_acme_resource: bool) -> Outcome {
+    use Outcome::*;
+    let anonymous = who.caller.session.is_none() && who.caller.bearer.is_none();
+    match need {
+        Need::Public => Allowed,
+        Need::SetupOnce => Code(403, "invalid_setup_code"),
+        _ if anonymous => Code(401, "unauthorized"),
+        Need::Signed => Allowed,
+        Need::Session if who.session => Allowed,
+        Need::Session => Code(403, "forbidden"),
+        Need::Operator if who.operator => Allowed,
+        Need::Operator => Code(403, "forbidden"),
+        Need::Tenant(_) if who.suspended => Code(403, "organization_suspended"),
+        Need::Tenant(min) => {
+            let role = who.acme_role.or(who.other_role).unwrap_or(0);
+            if role < min {
+                Code(403, "forbidden")
+            } else if who.acme_role.is_none() && targets_acme_resource {
+                Code(404, "not_found")
+            } else {
+                Allowed
+            }
+        }
+    }
+}
+
+/// Error codes that mean "authorisation refused"; an allowed call never answers with one.
+const REFUSALS: [&str; 5] = [
+    "unauthorized",
+    "forbidden",
+    "organization_suspended",
+    "csrf_failed",
+    "totp_enrollment_required",
+];
+
+struct Fixture {
+    callers: Vec<Who>,
+    /// acme's disposable resources, by path parameter.
+    params: BTreeMap<&'static str, String>,
+}
+
+async fn fixture(server: &TestServer) -> Fixture {
+    let operator = server.setup().await;
+    let owner = server.org_with_owner(&operator, "acme").await;
+    let admin = server.member(&owner, "admin@acme.test", "admin").await;
+    let member = server.member(&owner, "member@acme.test", "member").await;
+    let viewer = server.member(&owner, "viewer@acme.test", "viewer").await;
+    server.member(&owner, "target@acme.test", "viewer").await;
+    let globex_owner = server.org_with_owner(&operator, "globex").await;
+    let globex_admin = server
+        .member(&globex_owner, "admin@globex.test", "admin")
+        .await;
+    let initech = server.org_with_owner(&operator, "initech").await;
+    let (status, body) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({"name": "low", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let viewer_key = Caller::key(body["key"].as_str().unwrap());
+    let (status, _) = server
+        .send(
+            &operator,
+            Method::POST,
+            "/api/v1/organizations/initech/suspend",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Disposable acme resources for the `{param}` routes.
+    let (_, key) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({"name": "target", "role": "viewer"})),
+        )
+        .await;
+    let (_, invite) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/invites",
+            Some(json!({"email": "later@acme.test", "role": "viewer"})),
+        )
+        .await;
+    let (_, members) = server
+        .send(&owner, Method::GET, "/api/v1/members", None)
+        .await;
+    let target = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "target@acme.test")
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, tmp) = server
+        .send(
+            &operator,
+            Method::POST,
+            "/api/v1/organizations",
+            Some(json!({"name": "Tmp", "slug": "tmp"})),
+        )
+        .await;
+    assert_eq!(tmp["slug"], "tmp");
+    let params = BTreeMap::from([
+        ("{id}", String::new()), // chosen per route below
+        ("{user_id}", target),
+        ("{slug}", "tmp".to_owned()),
+        ("api-key", key["id"].as_str().unwrap().to_owned()),
+        ("invite", invite["id"].as_str().unwrap().to_owned()),
+    ]);
+
+    let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
+        name,
+        caller,
+        acme_role,
+        other_role,
+        session,
+        operator,
+        suspended,
+    };
+    let callers = vec![
+        who(
+            "anonymous",
+            Caller::anonymous(),
+            None,
+            None,
+            false,
+            false,
+            false,
+        ),
+        who(
+            "api key (viewer ceiling)",
+            viewer_key,
+            Some(0),
+            None,
+            false,
+            false,
+            false,
+        ),
+        who("viewer", viewer, Some(0), None, true, false, false),
+        who("member", member, Some(1), None, true, false, false),
+        who(
+            "admin of another organisation",
+            globex_admin,
+            None,
+            Some(2),
+            true,
+            false,
+            false,
+        ),
+        who(
+            "suspended organisation",
+            initech,
+            None,
+            Some(3),
+            true,
+            false,
+            true,
+        ),
+        who("operator", operator, None, Some(3), true, true, false),
+        who("admin", admin, Some(2), None, true, false, false),
+        who("owner", owner, Some(3), None, true, false, false),
+    ];
+    Fixture { callers, params }
+}
+
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    Some(match (method, path) {
+        ("post", "/api/v1/setup") => {
+            json!({"setup_code": "WRONG", "organization": {"name": "x", "slug": "xx"},
+            "owner": {"email": "x@x.test", "name": "x", "password": "correct horse battery staple"}})
+        }
+        ("post", "/api/v1/auth/login") => {
+            json!({"email": "nobody@x.test", "password": "not the password"})
+        }
+        ("post", "/api/v1/invites/accept") => {
+            json!({"token": "unknown", "name": "x", "password": "correct horse battery staple"})
+        }
+        ("post", "/api/v1/me/password") => {
+            json!({"current_password": "wrong wrong wrong", "new_password": "another long passphrase"})
+        }
+        ("post", "/api/v1/me/totp/confirm") => json!({"code": "000000"}),
+        ("delete", "/api/v1/me/totp") => json!({"current_password": "wrong wrong wrong"}),
+        ("patch", "/api/v1/members/{user_id}") => json!({"role": "viewer"}),
+        ("post", "/api/v1/api-keys") => json!({"name": "matrix", "role": "viewer"}),
+        ("post", "/api/v1/invites") => json!({"email": "matrix@acme.test", "role": "viewer"}),
+        ("put", "/api/v1/organization/settings") => {
+            json!({"require_totp": false, "allow_sso_signup": false})
+        }
+        ("post", "/api/v1/organizations") => json!({"name": "Matrix", "slug": "matrix"}),
+        _ => return None,
+    })
+}
+
+fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, bool) {
+    let mut targets_acme = false;
+    let filled = path
+        .split('/')
+        .map(|seg| {
+            if !seg.starts_with('{') {
+                return seg.to_owned();
+            }
+            let key = match (seg, path.contains("api-keys"), path.contains("invites")) {
+                ("{id}", true, _) => "api-key",
+                ("{id}", _, true) => "invite",
+                (other, _, _) => other,
+            };
+            targets_acme |= key != "{slug}";
+            params[key].clone()
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    (filled, targets_acme)
+}
+
+server_tests! {
+    async fn every_route_answers_every_caller_as_the_matrix_says(server: TestServer) {
+        let fixture = fixture(&server).await;
+        let spec: Value = server.get("/api/v1/openapi.json").await.json().await.unwrap();
+        let mut operations = Vec::new();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let need = requirement(method, path)
+                    .unwrap_or_else(|| panic!("{method} {path} has no entry in the authorisation matrix"));
+                operations.push((method.clone(), path.clone(), need));
+            }
+        }
+        // Signing out ends the callers' sessions: do it last. Deleting a target comes after
+        // the other operations on it.
+        operations.sort_by_key(|(m, p, _)| (p == "/api/v1/auth/logout", p.clone(), m == "delete", m.clone()));
+        let mut deleted = std::collections::HashSet::new();
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for (method, path, need) in &operations {
+            let (url, targets_acme) = concrete(path, &fixture.params);
+            for who in &fixture.callers {
+                let want = expected(*need, who, targets_acme);
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let (status, body) = server.send(&who.caller, m, &url, body_for(method, path)).await;
+                let code = body["error"]["code"].as_str().unwrap_or("");
+                let ok = match &want {
+                    // A 404 is fine only once an earlier caller deleted the target (or for a
+                    // public route given an unknown token).
+                    Outcome::Allowed if status == 404 => {
+                        *need == Need::Public || deleted.iter().any(|d: &String| url.starts_with(d.as_str()))
+                    }
+                    Outcome::Allowed => !REFUSALS.contains(&code),
+                    // Setup attempts after setup are also throttled per client.
+                    Outcome::Code(403, "invalid_setup_code") => {
+                        (status, code) == (403, "invalid_setup_code") || (status, code) == (429, "rate_limited")
+                    }
+                    Outcome::Code(s, c) => status == *s && code == *c,
+                };
+                if method == "delete" && (200..300).contains(&status) {
+                    deleted.insert(url.clone());
+                }
+                if !ok {
+                    failures.push(format!("{method} {path} as {}: expected {want:?}, got {status} {code}", who.name));
+                }
+                checked += 1;
+            }
+        }
+        assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+        assert!(checked >= 25 * 9, "only {checked} checks");
+    }
+}
