@@ -83,3 +83,64 @@ export function watchForErrors(page) {
   page.on("pageerror", (err) => errors.push(String(err)));
   return errors;
 }
+
+/** The first-boot setup code `serve` printed next to the console URL. */
+export function setupCode(hub) {
+  for (const line of hub.logs) {
+    try {
+      const code = JSON.parse(line).setup_code;
+      if (code) return code;
+    } catch {
+      // not JSON
+    }
+  }
+  throw new Error("no setup code in the hub's log");
+}
+
+export const OWNER = { email: "ada@acme.test", name: "Ada Lovelace", password: "correct horse battery staple" };
+
+/** Completes first-boot setup through the API (for tests about something else). */
+export async function setupViaApi(hub) {
+  const response = await fetch(hub.base + "/api/v1/setup", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      setup_code: setupCode(hub),
+      organization: { name: "Acme", slug: "acme" },
+      owner: OWNER,
+    }),
+  });
+  if (response.status !== 201) throw new Error(`setup failed: ${response.status} ${await response.text()}`);
+}
+
+/** Signs in through the console's form. */
+export async function signIn(page, hub, { email = OWNER.email, password = OWNER.password, totp } = {}) {
+  await page.goto(hub.base + "/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (totp) {
+    await page.getByLabel("Authentication code").fill(totp());
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+  await page.waitForURL(hub.base + "/");
+}
+
+/** RFC 6238 TOTP code (SHA-1, 30 s, 6 digits) for a base32 secret, `offset` steps away. */
+export async function totpCode(secretBase32, offset = 0) {
+  const { createHmac } = await import("node:crypto");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretBase32.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const step = Math.floor(Date.now() / 1000 / 30) + offset;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const digest = createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const at = digest[19] & 0x0f;
+  const binary = (digest.readUInt32BE(at) & 0x7fffffff) % 1_000_000;
+  return String(binary).padStart(6, "0");
+}

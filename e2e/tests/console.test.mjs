@@ -1,17 +1,26 @@
-// The console shell as a new user meets it: a fresh hub, the overview page, keyboard access,
-// the theme toggle, and the styled 404 page.
+// The console shell: the overview page after sign-in, keyboard access, the theme toggle, and
+// the styled 404 page. (Setup and sign-in themselves are in identity.test.mjs.)
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, startHub, watchForErrors } from "../lib/hub.mjs";
+import { launchBrowser, setupViaApi, signIn, startHub, watchForErrors } from "../lib/hub.mjs";
 
 let hub;
 let browser;
 
 before(async () => {
   hub = await startHub();
+  await setupViaApi(hub);
   browser = await launchBrowser();
 });
+
+/** A signed-in page (each test gets its own browser context). */
+async function signedIn(options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await signIn(page, hub);
+  return { context, page };
+}
 
 after(async () => {
   await browser?.close();
@@ -19,8 +28,8 @@ after(async () => {
   assert.equal(code, 0, "the hub exits cleanly on SIGTERM");
 });
 
-test("the overview renders on a fresh install", async () => {
-  const page = await browser.newPage();
+test("the overview renders after sign-in", async () => {
+  const { context, page } = await signedIn();
   const errors = watchForErrors(page);
   const response = await page.goto(hub.base + "/");
   assert.equal(response.status(), 200);
@@ -28,7 +37,7 @@ test("the overview renders on a fresh install", async () => {
   assert.equal(await page.locator("h1").textContent(), "Overview");
   assert.equal(await page.getByTestId("readiness").textContent(), "Ready");
   assert.equal(await page.getByTestId("database").textContent(), "SQLite");
-  assert.ok(await page.getByText("No organisations yet").isVisible());
+  assert.equal(await page.getByTestId("current-org").textContent(), "Acme");
 
   // The stylesheet loaded (cards are styled) and the script ran (theme toggle shown).
   const radius = await page.locator(".card").first().evaluate((el) => getComputedStyle(el).borderTopLeftRadius);
@@ -36,11 +45,11 @@ test("the overview renders on a fresh install", async () => {
   assert.ok(await page.locator("[data-theme-toggle]").isVisible());
   assert.deepEqual(errors, [], "no console errors or CSP violations");
   await page.screenshot({ path: "test-results/overview.png", fullPage: true });
-  await page.close();
+  await context.close();
 });
 
 test("keyboard users can skip to the content", async () => {
-  const page = await browser.newPage();
+  const { context, page } = await signedIn();
   await page.goto(hub.base + "/");
   await page.keyboard.press("Tab");
   const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
@@ -48,12 +57,11 @@ test("keyboard users can skip to the content", async () => {
   await page.keyboard.press("Enter");
   const target = await page.evaluate(() => document.activeElement?.id);
   assert.equal(target, "main");
-  await page.close();
+  await context.close();
 });
 
 test("the theme toggle switches to dark and is remembered", async () => {
-  const context = await browser.newContext({ colorScheme: "light" });
-  const page = await context.newPage();
+  const { context, page } = await signedIn({ colorScheme: "light" });
   await page.goto(hub.base + "/");
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const light = await background();
@@ -68,12 +76,12 @@ test("the theme toggle switches to dark and is remembered", async () => {
 });
 
 test("unknown pages show the styled 404", async () => {
-  const page = await browser.newPage();
+  const { context, page } = await signedIn();
   const response = await page.goto(hub.base + "/no/such/page");
   assert.equal(response.status(), 404);
   assert.equal(await page.locator("h1").textContent(), "Page not found");
   await page.getByRole("link", { name: "Back to the overview" }).click();
   await page.waitForURL(hub.base + "/");
   assert.equal(await page.locator("h1").textContent(), "Overview");
-  await page.close();
+  await context.close();
 });

@@ -32,3 +32,11 @@
     });
   });
 })();
+
+// - Organisation switcher: switch as soon as another organisation is chosen.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (select && select.matches && select.matches("select[data-autosubmit]") && select.form) {
+    select.form.submit();
+  }
+});

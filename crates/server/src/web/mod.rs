@@ -1,9 +1,18 @@
 //! The web console: server-rendered askama pages over the same services the API uses, one
 //! CSS file and one small JS file embedded in the binary. Forms work without JavaScript.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "console handlers return ready-made error pages as the error variant"
+)]
+
+mod account;
+mod admin;
 pub mod assets;
+pub mod console;
 pub mod flash;
 mod pages;
+mod signin;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -19,13 +28,49 @@ use crate::state::AppState;
     reason = "console pages are HTML, not API routes"
 )]
 pub fn router() -> Router<AppState> {
+    use axum::routing::post;
     Router::new()
         .route("/", get(pages::home))
         .route("/assets/{file}", get(assets::serve))
+        .route("/setup", get(signin::setup_page).post(signin::setup_submit))
+        .route("/login", get(signin::login_page).post(signin::login_submit))
+        .route("/logout", post(signin::logout))
+        .route("/switch-org", post(signin::switch_org))
+        .route(
+            "/invite/{token}",
+            get(signin::invite_page).post(signin::invite_submit),
+        )
+        .route("/account", get(account::page))
+        .route("/account/totp/begin", post(account::totp_begin))
+        .route("/account/totp/confirm", post(account::totp_confirm))
+        .route("/account/totp/disable", post(account::totp_disable))
+        .route("/account/password", post(account::password))
+        .route("/keys", get(admin::keys_page).post(admin::keys_create))
+        .route("/keys/{id}/revoke", post(admin::keys_revoke))
+        .route("/members", get(admin::members_page))
+        .route("/members/invite", post(admin::members_invite))
+        .route("/members/{id}/role", post(admin::members_role))
+        .route("/members/{id}/remove", post(admin::members_remove))
+        .route(
+            "/settings",
+            get(admin::settings_page).post(admin::settings_save),
+        )
+        .route(
+            "/operator",
+            get(admin::operator_page).post(admin::operator_create),
+        )
+        .route("/operator/{slug}/{action}", post(admin::operator_action))
 }
 
-/// Navigation entries of the console header: (path, label).
-pub const NAVIGATION: &[(&str, &str)] = &[("/", "Overview")];
+/// Navigation entries of the console header: (path, label, who sees it).
+pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
+    ("/", "Overview", console::Sees::Everyone),
+    ("/members", "Members", console::Sees::Members),
+    ("/keys", "API keys", console::Sees::Admins),
+    ("/settings", "Security", console::Sees::Admins),
+    ("/operator", "Organisations", console::Sees::Operators),
+    ("/account", "Account", console::Sees::Everyone),
+];
 
 pub struct NavItem {
     pub href: &'static str,
@@ -40,6 +85,8 @@ pub struct Layout {
     pub flashes: Vec<flash::Flash>,
     pub css: String,
     pub js: String,
+    /// The signed-in user, when there is one (header menu, switcher, CSRF token).
+    pub session: Option<console::SessionView>,
 }
 
 impl Layout {
@@ -54,13 +101,34 @@ impl Layout {
             flashes,
             css: assets::url("app.css"),
             js: assets::url("app.js"),
+            session: None,
         }
     }
 
+    /// The frame for a signed-in page.
+    pub fn signed_in(
+        title: impl Into<String>,
+        active: &'static str,
+        flashes: Vec<flash::Flash>,
+        session: console::SessionView,
+    ) -> Layout {
+        let mut layout = Layout::new(title, active, flashes);
+        layout.session = Some(session);
+        layout
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.session.as_ref().map_or("", |s| s.csrf.as_str())
+    }
+
     pub fn navigation(&self) -> Vec<NavItem> {
+        let Some(session) = &self.session else {
+            return Vec::new();
+        };
         NAVIGATION
             .iter()
-            .map(|(href, label)| NavItem {
+            .filter(|(_, _, sees)| session.sees(*sees))
+            .map(|(href, label, _)| NavItem {
                 href,
                 label,
                 current: *href == self.active,

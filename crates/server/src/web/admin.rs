@@ -1,0 +1,405 @@
+//! Organisation admin screens (API keys, members and invites, security settings) and the
+//! operator's organisation list.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+use switchboard_app::identity::members::Member;
+use switchboard_app::identity::orgs::OrgSummary;
+use switchboard_app::identity::IdentityError;
+use switchboard_app::records::{ApiKeyRecord, InviteRecord};
+use switchboard_domain::{OrgStatus, Role};
+
+use super::console::{redirect_with, ConsoleUser};
+use super::flash::{self, FlashKind};
+use super::{error_page, render, Layout};
+use crate::error::ErrorCode;
+use crate::state::AppState;
+
+/// Maps a refused or failed action to what the console shows.
+fn refused(e: IdentityError, back: &str) -> Response {
+    match e {
+        IdentityError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error");
+            error_page(ErrorCode::Internal)
+        }
+        IdentityError::NotFound => error_page(ErrorCode::NotFound),
+        IdentityError::Forbidden(_) => error_page(ErrorCode::Forbidden),
+        IdentityError::OrgSuspended => error_page(ErrorCode::OrganizationSuspended),
+        IdentityError::TotpEnrollmentRequired => redirect_with(
+            "/account",
+            FlashKind::Warning,
+            "Your organisation requires two-factor authentication. Set it up to continue.",
+        ),
+        other => redirect_with(back, FlashKind::Error, other.to_string()),
+    }
+}
+
+fn parse_role(raw: &str) -> Option<Role> {
+    raw.parse().ok()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdminForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    require_totp: Option<String>,
+    #[serde(default)]
+    allow_sso_signup: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "keys.html")]
+struct KeysPage {
+    layout: Layout,
+    keys: Vec<ApiKeyRecord>,
+    new_key: Option<String>,
+    roles: Vec<&'static str>,
+}
+
+pub async fn keys_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+) -> Response {
+    keys_render(&state, &user, &headers, None).await
+}
+
+async fn keys_render(
+    state: &AppState,
+    user: &ConsoleUser,
+    headers: &HeaderMap,
+    new_key: Option<String>,
+) -> Response {
+    let keys = match state.app.identity.list_api_keys(user.principal()).await {
+        Ok(keys) => keys,
+        Err(e) => return refused(e, "/"),
+    };
+    let (flashes, clear) = flash::take(headers);
+    let own = user.view.role.unwrap_or(Role::Viewer);
+    let page = KeysPage {
+        layout: Layout::signed_in("API keys", "/keys", flashes, user.view.clone()),
+        keys,
+        new_key,
+        roles: Role::ALL
+            .iter()
+            .filter(|r| **r <= own)
+            .map(|r| r.as_str())
+            .collect(),
+    };
+    flash::finish(render(&page), clear)
+}
+
+pub async fn keys_create(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let Some(role) = parse_role(&form.role) else {
+        return redirect_with("/keys", FlashKind::Error, "Choose a role.");
+    };
+    match state
+        .app
+        .identity
+        .create_api_key(user.principal(), &form.name, role, None)
+        .await
+    {
+        Ok(created) => keys_render(&state, &user, &headers, Some(created.key)).await,
+        Err(e) => refused(e, "/keys"),
+    }
+}
+
+pub async fn keys_revoke(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let Ok(id) = id.parse() else {
+        return error_page(ErrorCode::NotFound);
+    };
+    match state
+        .app
+        .identity
+        .revoke_api_key(user.principal(), id)
+        .await
+    {
+        Ok(()) => redirect_with("/keys", FlashKind::Success, "The key is revoked."),
+        Err(e) => refused(e, "/keys"),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    layout: Layout,
+    members: Vec<Member>,
+    invites: Vec<InviteRecord>,
+    can_manage: bool,
+    invite_url: Option<String>,
+    roles: Vec<&'static str>,
+}
+
+pub async fn members_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+) -> Response {
+    members_render(&state, &user, &headers, None).await
+}
+
+async fn members_render(
+    state: &AppState,
+    user: &ConsoleUser,
+    headers: &HeaderMap,
+    invite_url: Option<String>,
+) -> Response {
+    let identity = &state.app.identity;
+    let members = match identity.list_members(user.principal()).await {
+        Ok(m) => m,
+        Err(e) => return refused(e, "/"),
+    };
+    let can_manage = user.view.role.is_some_and(|r| r.at_least(Role::Admin));
+    let invites = if can_manage {
+        identity
+            .list_invites(user.principal())
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let own = user.view.role.unwrap_or(Role::Viewer);
+    let (flashes, clear) = flash::take(headers);
+    let page = MembersPage {
+        layout: Layout::signed_in("Members", "/members", flashes, user.view.clone()),
+        members,
+        invites,
+        can_manage,
+        invite_url,
+        roles: Role::ALL
+            .iter()
+            .filter(|r| **r <= own)
+            .map(|r| r.as_str())
+            .collect(),
+    };
+    flash::finish(render(&page), clear)
+}
+
+pub async fn members_invite(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let Some(role) = parse_role(&form.role) else {
+        return redirect_with("/members", FlashKind::Error, "Choose a role.");
+    };
+    match state
+        .app
+        .identity
+        .create_invite(user.principal(), &form.email, role)
+        .await
+    {
+        Ok(created) => {
+            let url = format!("{}/invite/{}", state.public_url(), created.token);
+            members_render(&state, &user, &headers, Some(url)).await
+        }
+        Err(e) => refused(e, "/members"),
+    }
+}
+
+pub async fn members_role(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (Ok(id), Some(role)) = (id.parse(), parse_role(&form.role)) else {
+        return error_page(ErrorCode::NotFound);
+    };
+    match state
+        .app
+        .identity
+        .change_role(user.principal(), id, role)
+        .await
+    {
+        Ok(()) => redirect_with("/members", FlashKind::Success, "Role changed."),
+        Err(e) => refused(e, "/members"),
+    }
+}
+
+pub async fn members_remove(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let Ok(id) = id.parse() else {
+        return error_page(ErrorCode::NotFound);
+    };
+    match state.app.identity.remove_member(user.principal(), id).await {
+        Ok(()) => redirect_with("/members", FlashKind::Success, "Member removed."),
+        Err(e) => refused(e, "/members"),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    require_totp: bool,
+    allow_sso_signup: bool,
+}
+
+pub async fn settings_page(user: ConsoleUser, headers: HeaderMap) -> Response {
+    let access = match user.principal().tenant(Role::Admin) {
+        Ok(access) => access.clone(),
+        Err(e) => return refused(e, "/"),
+    };
+    let (flashes, clear) = flash::take(&headers);
+    let page = SettingsPage {
+        layout: Layout::signed_in("Security", "/settings", flashes, user.view.clone()),
+        require_totp: access.org.require_totp,
+        allow_sso_signup: access.org.allow_sso_signup,
+    };
+    flash::finish(render(&page), clear)
+}
+
+pub async fn settings_save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let result = state
+        .app
+        .identity
+        .update_org_settings(
+            user.principal(),
+            form.require_totp.is_some(),
+            form.allow_sso_signup.is_some(),
+        )
+        .await;
+    match result {
+        Ok(_) => redirect_with("/settings", FlashKind::Success, "Security settings saved."),
+        Err(e) => refused(e, "/settings"),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "operator.html")]
+struct OperatorPage {
+    layout: Layout,
+    orgs: Vec<OrgSummary>,
+    invite_url: Option<String>,
+}
+
+pub async fn operator_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+) -> Response {
+    operator_render(&state, &user, &headers, None).await
+}
+
+async fn operator_render(
+    state: &AppState,
+    user: &ConsoleUser,
+    headers: &HeaderMap,
+    invite_url: Option<String>,
+) -> Response {
+    let orgs = match state.app.identity.list_orgs(user.principal()).await {
+        Ok(orgs) => orgs,
+        Err(e) => return refused(e, "/"),
+    };
+    let (flashes, clear) = flash::take(headers);
+    let page = OperatorPage {
+        layout: Layout::signed_in("Organisations", "/operator", flashes, user.view.clone()),
+        orgs,
+        invite_url,
+    };
+    flash::finish(render(&page), clear)
+}
+
+pub async fn operator_create(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let owner = Some(form.email.as_str()).filter(|e| !e.trim().is_empty());
+    match state
+        .app
+        .identity
+        .create_org(user.principal(), &form.name, &form.slug, owner)
+        .await
+    {
+        Ok((_, invite)) => {
+            let url = invite.map(|i| format!("{}/invite/{}", state.public_url(), i.token));
+            operator_render(&state, &user, &headers, url).await
+        }
+        Err(e) => refused(e, "/operator"),
+    }
+}
+
+pub async fn operator_action(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((slug, action)): Path<(String, String)>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    if let Err(p) = user.check_csrf(&form.csrf) {
+        return p;
+    }
+    let to = match action.as_str() {
+        "suspend" => OrgStatus::Suspended,
+        "resume" => OrgStatus::Active,
+        "delete" => OrgStatus::Deleted,
+        _ => return error_page(ErrorCode::NotFound),
+    };
+    match state
+        .app
+        .identity
+        .set_org_status(user.principal(), &slug, to)
+        .await
+    {
+        Ok(org) => redirect_with(
+            "/operator",
+            FlashKind::Success,
+            format!("{} is now {}.", org.name, org.status.as_str()),
+        ),
+        Err(e) => refused(e, "/operator"),
+    }
+}
