@@ -120,6 +120,8 @@ export async function signIn(page, hub, { email = OWNER.email, password = OWNER.
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   if (totp) {
+    // The page asks for the code; the password field is empty again (never echoed back).
+    await page.getByLabel("Password").fill(password);
     await page.getByLabel("Authentication code").fill(totp());
     await page.getByRole("button", { name: "Sign in" }).click();
   }
