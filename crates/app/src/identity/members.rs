@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::json;
 use switchboard_domain::{InviteId, OrgStatus, Role, UserId};
-use switchboard_store::{InviteRecord, MembershipRecord, OwnerGuarded, UserRecord, UserStatus};
+use switchboard_store::{InviteRecord, MembershipRecord, OwnerGuarded};
 
 use super::login::NewSession;
 use super::principal::Principal;
@@ -302,19 +302,7 @@ impl Identity {
                     .map_err(|e| IdentityError::invalid("password", e.to_string()))?;
                 let hash = password::hash(new_password)
                     .map_err(|e| IdentityError::Internal(e.to_string()))?;
-                let user = UserRecord {
-                    id: UserId::generate(self.clock.as_ref()),
-                    email: invite.email.clone(),
-                    name,
-                    password_hash: Some(hash),
-                    is_operator: false,
-                    status: UserStatus::Active,
-                    created_at: now,
-                    updated_at: now,
-                    totp_secret_id: None,
-                    totp_enabled_at: None,
-                    totp_last_step: None,
-                };
+                let user = self.new_user(invite.email.clone(), name, hash, false);
                 (user, true)
             }
         };

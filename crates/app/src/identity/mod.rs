@@ -197,6 +197,51 @@ impl Identity {
         Ok(())
     }
 
+    /// A new active organisation with default settings.
+    fn new_org(
+        &self,
+        name: String,
+        slug: switchboard_domain::Slug,
+    ) -> switchboard_store::OrgRecord {
+        let now = self.now();
+        switchboard_store::OrgRecord {
+            id: OrgId::generate(self.clock.as_ref()),
+            slug,
+            name,
+            domain: None,
+            status: switchboard_domain::OrgStatus::Active,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            require_totp: false,
+            allow_sso_signup: false,
+        }
+    }
+
+    /// A new active user with a password and no TOTP.
+    fn new_user(
+        &self,
+        email: String,
+        name: String,
+        password_hash: String,
+        is_operator: bool,
+    ) -> UserRecord {
+        let now = self.now();
+        UserRecord {
+            id: UserId::generate(self.clock.as_ref()),
+            email,
+            name,
+            password_hash: Some(password_hash),
+            is_operator,
+            status: switchboard_store::UserStatus::Active,
+            created_at: now,
+            updated_at: now,
+            totp_secret_id: None,
+            totp_enabled_at: None,
+            totp_last_step: None,
+        }
+    }
+
     async fn user(&self, id: UserId) -> Result<UserRecord, IdentityError> {
         self.store
             .users

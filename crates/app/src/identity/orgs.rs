@@ -2,7 +2,7 @@
 //! organisation's own security settings.
 
 use serde_json::json;
-use switchboard_domain::{OrgId, OrgStatus, Role, Slug};
+use switchboard_domain::{OrgStatus, Role, Slug};
 use switchboard_store::OrgRecord;
 
 use super::principal::Principal;
@@ -65,19 +65,7 @@ impl Identity {
         let name = clean_name("name", name)?;
         let slug =
             Slug::parse(slug.trim()).map_err(|e| IdentityError::invalid("slug", e.to_string()))?;
-        let now = self.now();
-        let org = OrgRecord {
-            id: OrgId::generate(self.clock.as_ref()),
-            slug,
-            name,
-            domain: None,
-            status: OrgStatus::Active,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            require_totp: false,
-            allow_sso_signup: false,
-        };
+        let org = self.new_org(name, slug);
         self.store.orgs.insert(&org).await.map_err(|e| match e {
             switchboard_store::StoreError::Conflict(_) => {
                 IdentityError::Conflict("An organisation with this slug exists.".into())

@@ -3,8 +3,8 @@
 //! who is also platform operator.
 
 use serde_json::json;
-use switchboard_domain::{OrgId, OrgStatus, Slug, UserId};
-use switchboard_store::{OrgRecord, UserRecord, UserStatus};
+use switchboard_domain::{OrgId, Slug, UserId};
+use switchboard_store::OrgRecord;
 
 use super::{clean_name, normalise_email, password, throttle, token, Identity, IdentityError};
 use crate::audit::Actor;
@@ -111,31 +111,8 @@ impl Identity {
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
 
         let now = self.now();
-        let org = OrgRecord {
-            id: OrgId::generate(self.clock.as_ref()),
-            slug,
-            name: org_name,
-            domain: None,
-            status: OrgStatus::Active,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            require_totp: false,
-            allow_sso_signup: false,
-        };
-        let owner = UserRecord {
-            id: UserId::generate(self.clock.as_ref()),
-            email,
-            name,
-            password_hash: Some(hash),
-            is_operator: true,
-            status: UserStatus::Active,
-            created_at: now,
-            updated_at: now,
-            totp_secret_id: None,
-            totp_enabled_at: None,
-            totp_last_step: None,
-        };
+        let org = self.new_org(org_name, slug);
+        let owner = self.new_user(email, name, hash, true);
         if !self.store.auth.complete_setup(&org, &owner, now).await? {
             return Err(IdentityError::InvalidSetupCode);
         }

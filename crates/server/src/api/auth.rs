@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use switchboard_app::identity::login::{LoginRequest, NewSession};
+use switchboard_app::identity::login::LoginRequest;
 use switchboard_app::identity::{OrgAccess, Principal};
 use switchboard_app::records::OrgRecord;
 use switchboard_domain::Role;
@@ -93,20 +93,6 @@ fn user_view(user: &switchboard_app::records::UserRecord) -> UserView {
     }
 }
 
-/// A response that sets the session cookie of `session`.
-pub fn with_session_cookie(
-    state: &AppState,
-    session: &NewSession,
-    response: impl IntoResponse,
-) -> Response {
-    let max_age = state.app.identity.sessions.absolute.num_seconds();
-    let mut response = response.into_response();
-    if let Some(cookie) = cookies::set_session(&session.token, max_age, state.options.tls) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
 /// Signs in with email and password (and TOTP code). Sets the `sb_session` cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "identity", request_body = LoginBody,
     responses(
@@ -133,7 +119,7 @@ pub async fn login(
         user: user_view(&session.user),
         csrf_token: session.csrf_token.clone(),
     });
-    Ok(with_session_cookie(&state, &session, body))
+    Ok(cookies::with_session(&state, &session, body))
 }
 
 /// Signs out: revokes the session and clears the cookie.
@@ -221,7 +207,7 @@ pub async fn change_password(
         user: user_view(&session.user),
         csrf_token: session.csrf_token.clone(),
     });
-    Ok(with_session_cookie(&state, &session, body))
+    Ok(cookies::with_session(&state, &session, body))
 }
 
 #[derive(Serialize, ToSchema)]

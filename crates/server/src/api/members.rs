@@ -203,7 +203,7 @@ pub async fn accept(
         .await?
         .ok_or_else(|| ApiError::from_code(ErrorCode::Internal))?;
     let body = Json(serde_json::json!({ "csrf_token": session.csrf_token }));
-    Ok(super::auth::with_session_cookie(&state, &session, body))
+    Ok(crate::auth::cookies::with_session(&state, &session, body))
 }
 
 /// The organisation's security settings.

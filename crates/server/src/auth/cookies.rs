@@ -26,6 +26,21 @@ pub fn set_session(token: &str, max_age_secs: i64, secure: bool) -> Option<Heade
     .ok()
 }
 
+/// `response` with the `Set-Cookie` of a new session (API login, console sign-in, invite
+/// acceptance, password change all use this one).
+pub fn with_session(
+    state: &crate::state::AppState,
+    session: &switchboard_app::identity::login::NewSession,
+    response: impl axum::response::IntoResponse,
+) -> axum::response::Response {
+    let max_age = state.app.identity.sessions.absolute.num_seconds();
+    let mut response = response.into_response();
+    if let Some(cookie) = set_session(&session.token, max_age, state.options.tls) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_session(secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };

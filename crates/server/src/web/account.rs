@@ -1,18 +1,16 @@
 //! The signed-in user's own account: two-factor authentication and password.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 use switchboard_app::identity::account::TotpEnrolment;
-use switchboard_app::identity::IdentityError;
 
-use super::console::{redirect_with, ConsoleUser};
+use super::console::{form_message, redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::{error_page, render, Layout};
+use super::{render, Layout};
 use crate::auth::cookies;
-use crate::error::ErrorCode;
 use crate::state::AppState;
 
 #[derive(askama::Template)]
@@ -36,16 +34,6 @@ fn view_for(user: &ConsoleUser, flashes: Vec<flash::Flash>) -> AccountPage {
         enrolment: None,
         backup_codes: Vec::new(),
         error: None,
-    }
-}
-
-fn failed(e: IdentityError) -> Result<String, Response> {
-    match e {
-        IdentityError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            Err(error_page(ErrorCode::Internal))
-        }
-        other => Ok(other.to_string()),
     }
 }
 
@@ -77,7 +65,7 @@ pub async fn totp_begin(
     let mut view = view_for(&user, Vec::new());
     match state.app.identity.begin_totp(user.principal()).await {
         Ok(enrolment) => view.enrolment = Some(enrolment),
-        Err(e) => match failed(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => view.error = Some(message),
             Err(p) => return p,
         },
@@ -104,7 +92,7 @@ pub async fn totp_confirm(
             view.totp_enabled = true;
             view.backup_codes = codes;
         }
-        Err(e) => match failed(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => {
                 view.error = Some(format!("{message} Start again and enter the current code."));
             }
@@ -133,7 +121,7 @@ pub async fn totp_disable(
             FlashKind::Success,
             "Two-factor authentication is off.",
         ),
-        Err(e) => match failed(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => redirect_with("/account", FlashKind::Error, message),
             Err(p) => p,
         },
@@ -155,18 +143,14 @@ pub async fn password(
         .await
     {
         Ok(session) => {
-            let mut response = redirect_with(
+            let response = redirect_with(
                 "/account",
                 FlashKind::Success,
                 "Password changed. Other browsers were signed out.",
             );
-            let max_age = state.app.identity.sessions.absolute.num_seconds();
-            if let Some(cookie) = cookies::set_session(&session.token, max_age, state.options.tls) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
+            cookies::with_session(&state, &session, response)
         }
-        Err(e) => match failed(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => redirect_with("/account", FlashKind::Error, message),
             Err(p) => p,
         },

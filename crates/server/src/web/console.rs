@@ -120,6 +120,20 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
+/// What a form shows for a failed action: the message of a refusal the user can fix, or the
+/// error page for internal failures and missing things.
+pub fn form_message(e: switchboard_app::identity::IdentityError) -> Result<String, Response> {
+    use switchboard_app::identity::IdentityError;
+    match e {
+        IdentityError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error");
+            Err(super::error_page(ErrorCode::Internal))
+        }
+        IdentityError::NotFound => Err(super::error_page(ErrorCode::NotFound)),
+        other => Ok(other.to_string()),
+    }
+}
+
 /// Redirects to `to` showing `message` there.
 pub fn redirect_with(to: &str, kind: FlashKind, message: impl Into<String>) -> Response {
     let mut response = Redirect::to(to).into_response();

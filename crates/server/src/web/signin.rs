@@ -11,24 +11,12 @@ use switchboard_app::identity::members::InvitePreview;
 use switchboard_app::identity::setup::SetupRequest;
 use switchboard_app::identity::IdentityError;
 
-use super::console::{redirect_with, ConsoleUser};
+use super::console::{form_message, redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
 use super::{error_page, render, Layout};
 use crate::auth::{self, cookies, ClientAddr};
 use crate::error::ErrorCode;
 use crate::state::AppState;
-
-/// The message shown for a failed form; internal failures become the error page.
-fn problem(e: IdentityError) -> Result<String, Response> {
-    match e {
-        IdentityError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            Err(error_page(ErrorCode::Internal))
-        }
-        IdentityError::NotFound => Err(error_page(ErrorCode::NotFound)),
-        other => Ok(other.to_string()),
-    }
-}
 
 #[derive(askama::Template)]
 #[template(path = "setup.html")]
@@ -87,7 +75,7 @@ pub async fn setup_submit(
             FlashKind::Success,
             "Switchboard is set up. Sign in with the account you just created.",
         ),
-        Err(e) => match problem(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => {
                 let mut form = form;
                 form.password.clear();
@@ -155,12 +143,8 @@ pub async fn login_submit(
         .await;
     match result {
         Ok(session) => {
-            let mut response = Redirect::to("/").into_response();
-            let max_age = state.app.identity.sessions.absolute.num_seconds();
-            if let Some(cookie) = cookies::set_session(&session.token, max_age, state.options.tls) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
+            let response = Redirect::to("/").into_response();
+            cookies::with_session(&state, &session, response)
         }
         Err(e) => {
             let ask_totp =
@@ -171,7 +155,7 @@ pub async fn login_submit(
                         .to_owned(),
                 )
             } else {
-                problem(e)
+                form_message(e)
             };
             match error {
                 Ok(message) => render(&LoginPage {
@@ -310,19 +294,15 @@ pub async fn invite_submit(
         .await;
     match result {
         Ok(Some(session)) => {
-            let mut response = redirect_with(
+            let response = redirect_with(
                 "/",
                 FlashKind::Success,
                 "Welcome! You have joined the organisation.",
             );
-            let max_age = state.app.identity.sessions.absolute.num_seconds();
-            if let Some(cookie) = cookies::set_session(&session.token, max_age, state.options.tls) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
+            cookies::with_session(&state, &session, response)
         }
         Ok(None) => redirect_with("/", FlashKind::Success, "You have joined the organisation."),
-        Err(e) => match problem(e) {
+        Err(e) => match form_message(e) {
             Ok(message) => invite_render(&state, &mut parts, token, Some(message)).await,
             Err(page) => page,
         },

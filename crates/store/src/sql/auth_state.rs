@@ -176,42 +176,14 @@ macro_rules! auth_state_repo {
                 if used.rows_affected() != 1 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO organizations \
-                     (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
-                     require_totp, allow_sso_signup) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(org.id.as_uuid())
-                .bind(org.slug.as_str())
-                .bind(&org.name)
-                .bind(&org.domain)
-                .bind(org.status.as_str())
-                .bind(org.created_at)
-                .bind(org.updated_at)
-                .bind(org.deleted_at)
-                .bind(org.require_totp)
-                .bind(org.allow_sso_signup)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
-                {
-                    sqlx::query(
-                        "INSERT INTO users (id, email, name, password_hash, is_operator, status, \
-                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(owner.id.as_uuid())
-                    .bind(&owner.email)
-                    .bind(&owner.name)
-                    .bind(&owner.password_hash)
-                    .bind(owner.is_operator)
-                    .bind(owner.status.as_str())
-                    .bind(owner.created_at)
-                    .bind(owner.updated_at)
+                $crate::sql::orgs::insert_org!(org)
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
-                }
+                $crate::sql::users::insert_user!(owner)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 sqlx::query(
                     "INSERT INTO memberships (org_id, user_id, role, created_at) \
                      VALUES ($1, $2, 'owner', $3)",

@@ -44,30 +44,38 @@ impl TryFrom<OrgRow> for OrgRecord {
     }
 }
 
+/// The `INSERT` of an organisation, bound; `.execute(...)` it on a pool or transaction.
+macro_rules! insert_org {
+    ($org:expr) => {
+        sqlx::query(
+            "INSERT INTO organizations \
+             (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
+             require_totp, allow_sso_signup) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind($org.id.as_uuid())
+        .bind($org.slug.as_str())
+        .bind(&$org.name)
+        .bind(&$org.domain)
+        .bind($org.status.as_str())
+        .bind($org.created_at)
+        .bind($org.updated_at)
+        .bind($org.deleted_at)
+        .bind($org.require_totp)
+        .bind($org.allow_sso_signup)
+    };
+}
+pub(crate) use insert_org;
+
 macro_rules! org_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
         impl $crate::OrgRepo for $db {
             async fn insert(&self, org: &$crate::OrgRecord) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "INSERT INTO organizations \
-                     (id, slug, name, domain, status, created_at, updated_at, deleted_at, \
-                     require_totp, allow_sso_signup) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(org.id.as_uuid())
-                .bind(org.slug.as_str())
-                .bind(&org.name)
-                .bind(&org.domain)
-                .bind(org.status.as_str())
-                .bind(org.created_at)
-                .bind(org.updated_at)
-                .bind(org.deleted_at)
-                .bind(org.require_totp)
-                .bind(org.allow_sso_signup)
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::orgs::insert_org!(org)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 Ok(())
             }
 

@@ -43,27 +43,35 @@ impl TryFrom<UserRow> for UserRecord {
     }
 }
 
+/// The `INSERT` of a user, bound; `.execute(...)` it on a pool or transaction.
+macro_rules! insert_user {
+    ($user:expr) => {
+        sqlx::query(
+            "INSERT INTO users \
+             (id, email, name, password_hash, is_operator, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($user.id.as_uuid())
+        .bind(&$user.email)
+        .bind(&$user.name)
+        .bind(&$user.password_hash)
+        .bind($user.is_operator)
+        .bind($user.status.as_str())
+        .bind($user.created_at)
+        .bind($user.updated_at)
+    };
+}
+pub(crate) use insert_user;
+
 macro_rules! user_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
         impl $crate::UserRepo for $db {
             async fn insert(&self, user: &$crate::UserRecord) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "INSERT INTO users \
-                     (id, email, name, password_hash, is_operator, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(user.id.as_uuid())
-                .bind(&user.email)
-                .bind(&user.name)
-                .bind(&user.password_hash)
-                .bind(user.is_operator)
-                .bind(user.status.as_str())
-                .bind(user.created_at)
-                .bind(user.updated_at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::users::insert_user!(user)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 Ok(())
             }
 
@@ -71,8 +79,10 @@ macro_rules! user_repo {
                 &self,
                 id: switchboard_domain::UserId,
             ) -> Result<Option<$crate::UserRecord>, $crate::StoreError> {
-                let sql =
-                    format!("SELECT {} FROM users WHERE id = $1", $crate::sql::users::COLUMNS);
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = $1",
+                    $crate::sql::users::COLUMNS
+                );
                 sqlx::query_as::<_, $crate::sql::users::UserRow>(&sql)
                     .bind(id.as_uuid())
                     .fetch_optional(self.reader())
@@ -86,8 +96,10 @@ macro_rules! user_repo {
                 &self,
                 email: &str,
             ) -> Result<Option<$crate::UserRecord>, $crate::StoreError> {
-                let sql =
-                    format!("SELECT {} FROM users WHERE email = $1", $crate::sql::users::COLUMNS);
+                let sql = format!(
+                    "SELECT {} FROM users WHERE email = $1",
+                    $crate::sql::users::COLUMNS
+                );
                 sqlx::query_as::<_, $crate::sql::users::UserRow>(&sql)
                     .bind(email)
                     .fetch_optional(self.reader())
@@ -166,7 +178,11 @@ macro_rules! user_repo {
                 id: switchboard_domain::UserId,
                 hashes: &[Vec<u8>],
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
+                let mut tx = self
+                    .writer()
+                    .begin()
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 sqlx::query("DELETE FROM backup_codes WHERE user_id = $1")
                     .bind(id.as_uuid())
                     .execute(&mut *tx)
