@@ -1,8 +1,8 @@
 // Starts the real `switchboard` binary in a temporary directory and drives Debian's Chromium.
 // Nothing here downloads a browser: playwright-core is pointed at /usr/bin/chromium.
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -12,17 +12,30 @@ const ROOT = resolve(import.meta.dirname, "..", "..");
 export const BINARY = process.env.SWITCHBOARD_BIN ?? join(ROOT, "target", "debug", "switchboard");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Starts `switchboard serve` on a random port; resolves once it logs `listening on`. */
-export async function startHub({ env = {} } = {}) {
+/**
+ * Starts `switchboard serve` on a random port; resolves once it logs `listening on`.
+ * `config` is the text of a `switchboard.toml`; `before` lists commands run first in the same
+ * directory, e.g. `{ args: ["sso", "set-secret", "x"], input: "secret" }`.
+ */
+export async function startHub({ env = {}, config, before = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "sb-e2e-"));
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !k.startsWith("SWITCHBOARD_") && k !== "DATABASE_URL",
     ),
   );
+  const fullEnv = { ...cleanEnv, SWITCHBOARD_LOG_FORMAT: "json", ...env };
+  if (config !== undefined) {
+    writeFileSync(join(dir, "switchboard.toml"), config);
+    fullEnv.SWITCHBOARD_CONFIG = join(dir, "switchboard.toml");
+  }
+  for (const { args, input } of before) {
+    const run = spawnSync(BINARY, args, { cwd: dir, env: fullEnv, input, encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`switchboard ${args.join(" ")} failed: ${run.stderr}`);
+  }
   const child = spawn(BINARY, ["serve", "--listen", "127.0.0.1:0"], {
     cwd: dir,
-    env: { ...cleanEnv, SWITCHBOARD_LOG_FORMAT: "json", ...env },
+    env: fullEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs = [];

@@ -51,6 +51,15 @@ impl App {
         }
     }
 
+    /// Sets the single sign-on providers from the configuration.
+    pub fn with_sso(
+        mut self,
+        providers: Vec<identity::sso::SsoProvider>,
+    ) -> Result<App, identity::sso::ProviderError> {
+        self.identity = self.identity.with_sso(providers)?;
+        Ok(self)
+    }
+
     pub async fn overview(&self) -> health::SystemOverview {
         health::overview(&self.store, self.version).await
     }

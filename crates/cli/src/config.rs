@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use switchboard_app::identity::sso::SsoProvider;
+use switchboard_domain::Role;
 
 /// The effective configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -29,6 +31,44 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub secrets: SecretsConfig,
+    #[serde(default, skip_serializing_if = "SsoConfig::is_empty")]
+    pub sso: SsoConfig,
+}
+
+/// Single sign-on: `[[sso.providers]]` tables in `switchboard.toml` (file only; client
+/// secrets are sealed in the vault with `switchboard sso set-secret`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoConfig {
+    #[serde(default)]
+    pub providers: Vec<SsoProviderConfig>,
+}
+
+impl SsoConfig {
+    fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoProviderConfig {
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default = "defaults::sso_scopes")]
+    pub scopes: Vec<String>,
+    pub organization: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_claim: Option<String>,
+    #[serde(default)]
+    pub role_map: BTreeMap<String, Role>,
+    /// `viewer`, `member`, `admin`, or `none` to refuse sign-up without a mapped claim value.
+    #[serde(default = "defaults::sso_default_role")]
+    pub default_role: String,
+    #[serde(default)]
+    pub link_existing_accounts: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -108,6 +148,12 @@ mod defaults {
     }
     pub fn log_level() -> String {
         "info".to_owned()
+    }
+    pub fn sso_scopes() -> Vec<String> {
+        vec!["email".to_owned(), "profile".to_owned()]
+    }
+    pub fn sso_default_role() -> String {
+        "viewer".to_owned()
     }
 }
 
@@ -430,6 +476,11 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError(format!("{}: {e}", name("log.level"))));
         }
+        for provider in self.sso_providers()? {
+            provider
+                .validate()
+                .map_err(|e| ConfigError(e.to_string()))?;
+        }
         if self.secrets.master_key.is_some() && self.secrets.master_key_file.is_some() {
             return Err(ConfigError(
                 "secrets.master_key and secrets.master_key_file are both set; choose one"
@@ -437,6 +488,35 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The single sign-on providers, checked: a mistake names the provider and the field.
+    pub fn sso_providers(&self) -> Result<Vec<SsoProvider>, ConfigError> {
+        let mut providers = Vec::new();
+        for p in &self.sso.providers {
+            let default_role = match p.default_role.as_str() {
+                "none" => None,
+                other => Some(other.parse::<Role>().map_err(|_| {
+                    ConfigError(format!(
+                        "sso.providers `{}`: default_role: expected viewer, member, admin or none",
+                        p.id
+                    ))
+                })?),
+            };
+            providers.push(SsoProvider {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+                scopes: p.scopes.clone(),
+                organization: p.organization.clone(),
+                role_claim: p.role_claim.clone(),
+                role_map: p.role_map.clone(),
+                default_role,
+                link_existing_accounts: p.link_existing_accounts,
+            });
+        }
+        Ok(providers)
     }
 
     /// The database URL: `database.url`, or the SQLite file in the data directory.

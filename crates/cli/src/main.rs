@@ -46,6 +46,9 @@ enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Single sign-on providers: list them, seal their client secrets.
+    #[command(subcommand)]
+    Sso(commands::sso::SsoCommand),
     /// Find or redact personal data, credentials and prompt injection in standard input.
     #[command(subcommand)]
     Guard(commands::guard::GuardCommand),
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             Command::Keys(command) => commands::keys::run(cli.config.as_deref(), command).await,
             Command::Guard(command) => commands::guard::run(command),
             Command::Audit(command) => commands::audit::run(cli.config.as_deref(), command).await,
+            Command::Sso(command) => commands::sso::run(cli.config.as_deref(), command).await,
         }
     });
     match result {

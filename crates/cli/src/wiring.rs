@@ -62,8 +62,13 @@ pub async fn load_keys(
         .map_err(|e| Failure::Runtime(e.to_string()))
 }
 
-pub fn build_app(store: Store, keyring: Keyring) -> Arc<App> {
-    Arc::new(App::new(store, Arc::new(SystemClock), keyring))
+/// The application, with the single sign-on providers of the configuration.
+pub fn build_app(config: &Config, store: Store, keyring: Keyring) -> Result<Arc<App>, Failure> {
+    let providers = config.sso_providers()?;
+    let app = App::new(store, Arc::new(SystemClock), keyring)
+        .with_sso(providers)
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    Ok(Arc::new(app))
 }
 
 /// Creates the data directory, readable by the owner only.

@@ -69,6 +69,8 @@ error_codes! {
     CsrfFailed => ("csrf_failed", FORBIDDEN),
     /// The change would leave an organisation without an owner.
     LastOwner => ("last_owner", CONFLICT),
+    /// A single sign-on was refused (bad state, token, or no account for the person).
+    SsoFailed => ("sso_failed", UNAUTHORIZED),
 }
 
 impl ErrorCode {
@@ -114,6 +116,7 @@ impl ErrorCode {
                 "The form expired or did not come from this site; reload and try again."
             }
             ErrorCode::LastOwner => "An organisation must keep at least one owner.",
+            ErrorCode::SsoFailed => "Single sign-on failed.",
         }
     }
 }
@@ -197,6 +200,7 @@ impl From<switchboard_app::identity::IdentityError> for ApiError {
             E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
             E::OrgSuspended => ApiError::from_code(ErrorCode::OrganizationSuspended),
             E::TotpEnrollmentRequired => ApiError::from_code(ErrorCode::TotpEnrollmentRequired),
+            E::Sso(_) => ApiError::new(ErrorCode::SsoFailed, message),
             E::Internal(cause) => ApiError::internal(&cause),
         }
     }

@@ -1,7 +1,7 @@
-//! State that protects sign-in: failed-attempt records for throttling and the first-boot
-//! setup code.
+//! State that protects sign-in: failed-attempt records for throttling, the first-boot
+//! setup code, OIDC identities, single sign-ons in flight and SSO client secrets.
 
-use switchboard_domain::{Timestamp, UserId};
+use switchboard_domain::{OrgId, Role, SecretId, Timestamp, UserId};
 
 use crate::StoreError;
 
@@ -11,6 +11,29 @@ pub struct SetupCodeRecord {
     pub code_hash: Vec<u8>,
     pub created_at: Timestamp,
     pub used_at: Option<Timestamp>,
+}
+
+/// A single sign-on started in a browser and not yet finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoLoginRecord {
+    /// Hash of the `state` parameter; the state itself stays in the browser's cookie.
+    pub state_hash: Vec<u8>,
+    pub provider: String,
+    pub nonce: String,
+    /// Local path to return to after signing in.
+    pub return_to: String,
+    pub created_at: Timestamp,
+}
+
+/// A user created by their first single sign-on, with their identity and membership.
+#[derive(Clone, Debug)]
+pub struct SsoSignup<'a> {
+    pub user: &'a crate::UserRecord,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub org: OrgId,
+    pub role: Role,
+    pub at: Timestamp,
 }
 
 #[async_trait::async_trait]
@@ -43,6 +66,26 @@ pub trait AuthStateRepo: Send + Sync {
         issuer: &str,
         subject: &str,
         user: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Creates a user, links their OIDC identity and adds them to an organisation, in one
+    /// transaction.
+    async fn sso_signup(&self, signup: &SsoSignup<'_>) -> Result<(), StoreError>;
+
+    async fn put_sso_login(&self, login: &SsoLoginRecord) -> Result<(), StoreError>;
+    /// Removes and returns the sign-in with this state hash (single use).
+    async fn take_sso_login(&self, state_hash: &[u8])
+        -> Result<Option<SsoLoginRecord>, StoreError>;
+    /// Deletes sign-ins started before `before` (abandoned in the browser).
+    async fn purge_sso_logins(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// The sealed client secret of an SSO provider.
+    async fn sso_client_secret(&self, provider: &str) -> Result<Option<SecretId>, StoreError>;
+    async fn put_sso_client_secret(
+        &self,
+        provider: &str,
+        secret: SecretId,
         at: Timestamp,
     ) -> Result<(), StoreError>;
 

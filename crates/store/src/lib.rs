@@ -33,7 +33,7 @@ use std::time::Duration;
 
 pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, ChainHead, LinkHasher};
-pub use auth_state::{AuthStateRepo, SetupCodeRecord};
+pub use auth_state::{AuthStateRepo, SetupCodeRecord, SsoLoginRecord, SsoSignup};
 pub use error::StoreError;
 pub use invites::{InviteRecord, InviteRepo};
 pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};

@@ -302,7 +302,7 @@ impl Identity {
                     .map_err(|e| IdentityError::invalid("password", e.to_string()))?;
                 let hash = password::hash(new_password)
                     .map_err(|e| IdentityError::Internal(e.to_string()))?;
-                let user = self.new_user(invite.email.clone(), name, hash, false);
+                let user = self.new_user(invite.email.clone(), name, Some(hash), false);
                 (user, true)
             }
         };

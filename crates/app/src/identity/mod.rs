@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod password;
 pub mod principal;
 pub mod setup;
+pub mod sso;
 pub mod throttle;
 pub mod token;
 pub mod totp;
@@ -61,6 +62,9 @@ pub enum IdentityError {
     OrgSuspended,
     #[error("Your organisation requires two-factor authentication; set it up under Account.")]
     TotpEnrollmentRequired,
+    /// A single sign-on was refused; the message says why in words for the person.
+    #[error("{0}")]
+    Sso(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -122,6 +126,9 @@ pub struct Identity {
     secrets: Secrets,
     audit: Audit,
     pub sessions: SessionPolicy,
+    /// Configured OpenID providers.
+    sso: Arc<Vec<sso::SsoProvider>>,
+    oidc: Arc<sso::oidc::OidcClient>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -138,7 +145,28 @@ impl Identity {
             secrets,
             audit,
             sessions: SessionPolicy::default(),
+            sso: Arc::new(Vec::new()),
+            oidc: Arc::new(sso::oidc::OidcClient::new()),
         }
+    }
+
+    /// Sets the single sign-on providers, after checking each and that ids are unique.
+    pub fn with_sso(
+        mut self,
+        providers: Vec<sso::SsoProvider>,
+    ) -> Result<Identity, sso::ProviderError> {
+        for (i, provider) in providers.iter().enumerate() {
+            provider.validate()?;
+            if providers[..i].iter().any(|p| p.id == provider.id) {
+                return Err(sso::ProviderError {
+                    provider: provider.id.clone(),
+                    field: "id",
+                    message: "two providers have this id".into(),
+                });
+            }
+        }
+        self.sso = Arc::new(providers);
+        Ok(self)
     }
 
     fn now(&self) -> switchboard_domain::Timestamp {
@@ -218,12 +246,13 @@ impl Identity {
         }
     }
 
-    /// A new active user with a password and no TOTP.
+    /// A new active user without TOTP; `password_hash` is `None` for users who sign in only
+    /// through single sign-on.
     fn new_user(
         &self,
         email: String,
         name: String,
-        password_hash: String,
+        password_hash: Option<String>,
         is_operator: bool,
     ) -> UserRecord {
         let now = self.now();
@@ -231,7 +260,7 @@ impl Identity {
             id: UserId::generate(self.clock.as_ref()),
             email,
             name,
-            password_hash: Some(password_hash),
+            password_hash,
             is_operator,
             status: switchboard_store::UserStatus::Active,
             created_at: now,

@@ -58,7 +58,8 @@ impl Principal {
 
     /// The current organisation with at least `minimum` role, for tenant endpoints.
     /// Without a membership: `Forbidden`. Suspended: `OrgSuspended`. When the organisation
-    /// requires TOTP and the user has none yet: `TotpEnrollmentRequired`.
+    /// requires TOTP and a user with a password has none yet:
+    /// `TotpEnrollmentRequired`.
     pub fn tenant(&self, minimum: Role) -> Result<&OrgAccess, IdentityError> {
         let access = self.org.as_ref().ok_or(IdentityError::Forbidden(
             "You are not a member of an organisation.",
@@ -70,7 +71,10 @@ impl Principal {
             return Err(IdentityError::NotFound);
         }
         if let Some(user) = &self.user {
-            if access.org.require_totp && !user.totp_enabled() {
+            // People without a local password sign in only through SSO, where the provider
+            // is responsible for their second factor.
+            let has_password = user.password_hash.is_some();
+            if access.org.require_totp && has_password && !user.totp_enabled() {
                 return Err(IdentityError::TotpEnrollmentRequired);
             }
         }

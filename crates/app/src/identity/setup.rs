@@ -112,7 +112,7 @@ impl Identity {
 
         let now = self.now();
         let org = self.new_org(org_name, slug);
-        let owner = self.new_user(email, name, hash, true);
+        let owner = self.new_user(email, name, Some(hash), true);
         if !self.store.auth.complete_setup(&org, &owner, now).await? {
             return Err(IdentityError::InvalidSetupCode);
         }

@@ -6,3 +6,4 @@ pub mod guard;
 pub mod keys;
 pub mod migrate;
 pub mod serve;
+pub mod sso;

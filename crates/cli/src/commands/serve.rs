@@ -42,7 +42,7 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
             "created a new master key file; back it up: sealed data cannot be read without it"
         );
     }
-    let app = wiring::build_app(store.clone(), keyring);
+    let app = wiring::build_app(&config, store.clone(), keyring)?;
     start_workers(&app);
 
     let options = ServerOptions {
@@ -118,6 +118,9 @@ fn start_workers(app: &switchboard_app::App) {
                 }
                 if let Err(e) = identity.purge_old_failures().await {
                     tracing::warn!(error = %e, "could not purge old sign-in failures");
+                }
+                if let Err(e) = identity.purge_sso_logins().await {
+                    tracing::warn!(error = %e, "could not purge abandoned single sign-ons");
                 }
             }
         });

@@ -1,20 +1,45 @@
-//! The session cookie: `sb_session`, HttpOnly, SameSite=Lax, Secure when clients use TLS.
+//! The session cookie (`sb_session`) and the single sign-on cookie (`sb_sso`): HttpOnly,
+//! SameSite=Lax, Secure when clients use TLS.
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use switchboard_app::identity::sso::{flow::SIGN_IN_VALID, SSO_COOKIE};
 
 pub const SESSION_COOKIE: &str = "sb_session";
 
 /// The session token from the `Cookie` header.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the single sign-on cookie that binds a sign-in to this browser.
+pub fn sso_binding(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SSO_COOKIE)
+}
+
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for a sign-in in flight, readable only by the callback path; `None` clears
+/// it.
+pub fn set_sso(value: Option<&str>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let (value, max_age) = match value {
+        Some(v) => (v, SIGN_IN_VALID.num_seconds()),
+        None => ("", 0),
+    };
+    HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={value}; Path=/auth/sso; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("sb_sso=; Path=/auth/sso; Max-Age=0"))
 }
 
 /// `Set-Cookie` for a new session.

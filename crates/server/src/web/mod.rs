@@ -13,6 +13,7 @@ pub mod console;
 pub mod flash;
 mod pages;
 mod signin;
+mod sso;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -35,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/setup", get(signin::setup_page).post(signin::setup_submit))
         .route("/login", get(signin::login_page).post(signin::login_submit))
         .route("/logout", post(signin::logout))
+        .route("/auth/sso/{provider}", get(sso::begin))
+        .route("/auth/sso/{provider}/callback", get(sso::callback))
         .route("/switch-org", post(signin::switch_org))
         .route(
             "/invite/{token}",

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use switchboard_app::identity::login::LoginRequest;
 use switchboard_app::identity::members::InvitePreview;
 use switchboard_app::identity::setup::SetupRequest;
+use switchboard_app::identity::sso::ProviderButton;
 use switchboard_app::identity::IdentityError;
 
 use super::console::{form_message, redirect_with, ConsoleUser};
@@ -98,6 +99,7 @@ struct LoginPage {
     error: Option<String>,
     email: String,
     ask_totp: bool,
+    providers: Vec<ProviderButton>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +122,7 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         error: None,
         email: String::new(),
         ask_totp: false,
+        providers: state.app.identity.sso_buttons(),
     };
     flash::finish(render(&page), clear)
 }
@@ -163,6 +166,7 @@ pub async fn login_submit(
                     error: Some(message),
                     email: form.email,
                     ask_totp,
+                    providers: state.app.identity.sso_buttons(),
                 }),
                 Err(page) => page,
             }

@@ -195,8 +195,142 @@ macro_rules! auth_state_repo {
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
                 tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
-                Ok(true)?;
                 Ok(true)
+            }
+
+            async fn sso_signup(
+                &self,
+                signup: &$crate::auth_state::SsoSignup<'_>,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self
+                    .writer()
+                    .begin()
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::users::insert_user!(signup.user)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                sqlx::query(
+                    "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(signup.issuer)
+                .bind(signup.subject)
+                .bind(signup.user.id.as_uuid())
+                .bind(signup.at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                sqlx::query(
+                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(signup.org.as_uuid())
+                .bind(signup.user.id.as_uuid())
+                .bind(signup.role.as_str())
+                .bind(signup.at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn put_sso_login(
+                &self,
+                login: &$crate::auth_state::SsoLoginRecord,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO sso_logins (state_hash, provider, nonce, return_to, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&login.state_hash)
+                .bind(&login.provider)
+                .bind(&login.nonce)
+                .bind(&login.return_to)
+                .bind(login.created_at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn take_sso_login(
+                &self,
+                state_hash: &[u8],
+            ) -> Result<Option<$crate::auth_state::SsoLoginRecord>, $crate::StoreError> {
+                let row: Option<(
+                    Vec<u8>,
+                    String,
+                    String,
+                    String,
+                    switchboard_domain::Timestamp,
+                )> = sqlx::query_as(
+                    "DELETE FROM sso_logins WHERE state_hash = $1 \
+                     RETURNING state_hash, provider, nonce, return_to, created_at",
+                )
+                .bind(state_hash)
+                .fetch_optional(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(
+                    row.map(|(state_hash, provider, nonce, return_to, created_at)| {
+                        $crate::auth_state::SsoLoginRecord {
+                            state_hash,
+                            provider,
+                            nonce,
+                            return_to,
+                            created_at,
+                        }
+                    }),
+                )
+            }
+
+            async fn purge_sso_logins(
+                &self,
+                before: switchboard_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                let done = sqlx::query("DELETE FROM sso_logins WHERE created_at < $1")
+                    .bind(before)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn sso_client_secret(
+                &self,
+                provider: &str,
+            ) -> Result<Option<switchboard_domain::SecretId>, $crate::StoreError> {
+                let id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT secret_id FROM sso_client_secrets WHERE provider = $1",
+                )
+                .bind(provider)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(id.map(Into::into))
+            }
+
+            async fn put_sso_client_secret(
+                &self,
+                provider: &str,
+                secret: switchboard_domain::SecretId,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO sso_client_secrets (provider, secret_id, updated_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (provider) DO UPDATE SET \
+                     secret_id = excluded.secret_id, updated_at = excluded.updated_at",
+                )
+                .bind(provider)
+                .bind(secret.as_uuid())
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
             }
         }
     };

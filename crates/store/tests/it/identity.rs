@@ -5,10 +5,12 @@ use chrono::Duration;
 use switchboard_domain::{ApiKeyId, Clock, InviteId, Role, SessionId};
 use switchboard_store::{
     backend_tests, ApiKeyRecord, InviteRecord, MembershipRecord, OwnerGuarded, SessionRecord,
+    SsoLoginRecord, SsoSignup,
 };
 
 use crate::clock;
 use crate::memberships::add_org;
+use crate::secrets::sealed;
 use crate::users::user;
 
 backend_tests! {
@@ -125,5 +127,50 @@ backend_tests! {
         let code = store.auth.setup_code().await.unwrap().unwrap();
         assert_eq!(code.code_hash, vec![2; 32]);
         assert!(code.used_at.is_some());
+    }
+
+    async fn sso_sign_ins_are_taken_once_and_abandoned_ones_purged(store: Store) {
+        let clock = clock();
+        let login = SsoLoginRecord {
+            state_hash: vec![3; 32], provider: "authentik".into(), nonce: "n-1".into(),
+            return_to: "/".into(), created_at: clock.now(),
+        };
+        store.auth.put_sso_login(&login).await.unwrap();
+        assert_eq!(store.auth.take_sso_login(&[3; 32]).await.unwrap(), Some(login.clone()));
+        assert_eq!(store.auth.take_sso_login(&[3; 32]).await.unwrap(), None, "single use");
+        store.auth.put_sso_login(&login).await.unwrap();
+        assert_eq!(store.auth.purge_sso_logins(clock.now()).await.unwrap(), 0);
+        assert_eq!(store.auth.purge_sso_logins(clock.now() + Duration::seconds(1)).await.unwrap(), 1);
+        assert_eq!(store.auth.take_sso_login(&[3; 32]).await.unwrap(), None);
+    }
+
+    async fn sso_signup_creates_user_identity_and_membership_together(store: Store) {
+        let clock = clock();
+        let org = add_org(&store, &clock, "acme").await;
+        let ada = user(&clock, "ada@example.com");
+        let signup = SsoSignup {
+            user: &ada, issuer: "https://id.example.com", subject: "sub-1", org,
+            role: Role::Member, at: clock.now(),
+        };
+        store.auth.sso_signup(&signup).await.unwrap();
+        assert_eq!(store.auth.oidc_user("https://id.example.com", "sub-1").await.unwrap(), Some(ada.id));
+        assert_eq!(store.memberships.get(org, ada.id).await.unwrap().unwrap().role, Role::Member);
+        // A second sign-up for the same identity fails as a whole: no second user appears.
+        let other = user(&clock, "other@example.com");
+        let again = SsoSignup { user: &other, ..signup };
+        assert!(store.auth.sso_signup(&again).await.is_err());
+        assert!(store.users.get(other.id).await.unwrap().is_none());
+    }
+
+    async fn sso_client_secrets_are_replaced_per_provider(store: Store) {
+        let clock = clock();
+        let (first, second) = (sealed(&clock, "k"), sealed(&clock, "k"));
+        store.secrets.insert(&first).await.unwrap();
+        store.secrets.insert(&second).await.unwrap();
+        assert_eq!(store.auth.sso_client_secret("authentik").await.unwrap(), None);
+        store.auth.put_sso_client_secret("authentik", first.id, clock.now()).await.unwrap();
+        store.auth.put_sso_client_secret("authentik", second.id, clock.now()).await.unwrap();
+        assert_eq!(store.auth.sso_client_secret("authentik").await.unwrap(), Some(second.id));
+        assert_eq!(store.auth.sso_client_secret("keycloak").await.unwrap(), None);
     }
 }

@@ -3,7 +3,7 @@ use switchboard_store::{backend_tests, SealedRecord, StoreError};
 
 use crate::clock;
 
-fn sealed(clock: &switchboard_domain::ManualClock, key_id: &str) -> SealedRecord {
+pub(crate) fn sealed(clock: &switchboard_domain::ManualClock, key_id: &str) -> SealedRecord {
     SealedRecord {
         id: SecretId::generate(clock),
         org_id: Some(OrgId::generate(clock)),
