@@ -21,8 +21,21 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDb, options: ServerOptions) -> TestServer {
+        TestServer::start_app(db, options, |app| app).await
+    }
+
+    /// Starts with the app adjusted by `configure` (e.g. single sign-on providers).
+    pub async fn start_app(
+        db: TestDb,
+        options: ServerOptions,
+        configure: impl FnOnce(App) -> App,
+    ) -> TestServer {
         let keyring = Keyring::new(MasterKey::generate(), vec![]);
-        let app = Arc::new(App::new(db.store(), Arc::new(SystemClock), keyring));
+        let app = Arc::new(configure(App::new(
+            db.store(),
+            Arc::new(SystemClock),
+            keyring,
+        )));
         let router = switchboard_server::router(app.clone(), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -14,6 +14,8 @@ mod api_docs;
 mod authz;
 mod console;
 mod errors;
+mod fake_idp;
 mod health;
 mod identity;
 mod layers;
+mod sso;
