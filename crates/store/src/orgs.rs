@@ -46,4 +46,13 @@ pub trait OrgRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Member counts per organisation (organisations without members are absent).
     async fn member_counts(&self) -> Result<Vec<(OrgId, u64)>, StoreError>;
+    /// Organisations deleted before `before`, due for purging.
+    async fn deleted_before(&self, before: Timestamp) -> Result<Vec<OrgRecord>, StoreError>;
+    /// Removes a deleted organisation and everything that belongs to it (members, keys,
+    /// invites, sealed secrets, its audit chain), in one transaction. Sessions that had it as
+    /// their current organisation lose that choice. Returns the rows removed. Refuses
+    /// (NotFound) unless the organisation's status is `deleted`.
+    ///
+    /// Every table with an `org_id` must be listed here; new capabilities extend it.
+    async fn purge(&self, id: OrgId) -> Result<u64, StoreError>;
 }

@@ -132,6 +132,33 @@ impl Identity {
             .ok_or(IdentityError::NotFound)
     }
 
+    /// Purges organisations deleted more than `retention_days` ago: their members, keys, invites,
+    /// sealed secrets and audit chain go, in one transaction each. Each purge is recorded in
+    /// the platform chain (`admin.org_purged`). Run periodically with
+    /// [`DELETED_RETENTION_DAYS`]. Returns how many organisations were purged.
+    pub async fn purge_deleted_orgs(&self, retention_days: i64) -> Result<usize, IdentityError> {
+        let due = self
+            .store
+            .orgs
+            .deleted_before(self.now() - chrono::Duration::days(retention_days))
+            .await?;
+        for org in &due {
+            let rows = self.store.orgs.purge(org.id).await?;
+            tracing::info!(org = %org.slug, rows, "purged a deleted organisation");
+            self.record(
+                switchboard_domain::OrgId::PLATFORM,
+                crate::audit::Actor::System,
+                "admin.org_purged",
+                Some(org.slug.as_str().to_owned()),
+                Some("ok"),
+                json!({ "org_id": org.id.to_string(), "deleted_at": org.deleted_at,
+                        "rows": rows }),
+            )
+            .await?;
+        }
+        Ok(due.len())
+    }
+
     /// Sets the caller's organisation's security settings (admins).
     pub async fn update_org_settings(
         &self,

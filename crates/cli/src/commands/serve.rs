@@ -122,6 +122,10 @@ fn start_workers(app: &switchboard_app::App) {
                 if let Err(e) = identity.purge_sso_logins().await {
                     tracing::warn!(error = %e, "could not purge abandoned single sign-ons");
                 }
+                let retention = switchboard_app::identity::orgs::DELETED_RETENTION_DAYS;
+                if let Err(e) = identity.purge_deleted_orgs(retention).await {
+                    tracing::warn!(error = %e, "could not purge deleted organisations");
+                }
             }
         });
     // Histograms are drained into the exporter periodically, so memory stays bounded between

@@ -301,4 +301,44 @@ server_tests! {
         assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
         assert!(!text.contains(PASSWORD));
     }
+
+    async fn deleted_organisations_are_purged_after_their_retention(server: TestServer) {
+        use switchboard_store::AuditFilter;
+        let store = &server.app.store;
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let globex = server.org_with_owner(&operator, "globex").await;
+        let (status, _) = server.send(&owner, Method::POST, "/api/v1/api-keys", Some(json!({"name": "k", "role": "viewer"}))).await;
+        assert_eq!(status, 201);
+        let (status, _) = server.send(&owner, Method::POST, "/api/v1/invites", Some(json!({"email": "x@acme.test", "role": "member"}))).await;
+        assert_eq!(status, 201);
+        let acme = store.orgs.get_by_slug("acme").await.unwrap().unwrap().id;
+        let all = AuditFilter { limit: 1000, ..AuditFilter::default() };
+        let purge = |days| server.app.identity.purge_deleted_orgs(days);
+        assert_eq!(purge(0).await.unwrap(), 0, "active organisations are never purged");
+
+        let (status, _) = server.send(&operator, Method::DELETE, "/api/v1/organizations/acme", None).await;
+        assert_eq!(status, 200);
+        assert_eq!(purge(30).await.unwrap(), 0, "kept during the retention period");
+        assert!(!store.audit.search(acme, &all).await.unwrap().is_empty());
+
+        assert_eq!(purge(0).await.unwrap(), 1);
+        assert!(store.orgs.get(acme).await.unwrap().is_none());
+        assert!(store.audit.search(acme, &all).await.unwrap().is_empty());
+        assert!(store.memberships.list_for_org(acme).await.unwrap().is_empty());
+        assert!(store.api_keys.list_for_org(acme).await.unwrap().is_empty());
+        let filter = AuditFilter { kind_prefix: Some("admin.org_purged".into()), ..all.clone() };
+        let purged = store.audit.search(switchboard_domain::OrgId::PLATFORM, &filter).await.unwrap();
+        assert_eq!(purged.len(), 1);
+        assert_eq!(purged[0].target.as_deref(), Some("acme"));
+
+        // Everyone else is untouched, the log still verifies, and the slug is free again.
+        let (status, _) = server.send(&globex, Method::GET, "/api/v1/members", None).await;
+        assert_eq!(status, 200);
+        let (_, report) = server.send(&operator, Method::GET, "/api/v1/audit/verify", None).await;
+        assert_eq!(report["ok"], true, "{report}");
+        let (status, body) = server.send(&operator, Method::POST, "/api/v1/organizations",
+            Some(json!({"name": "Acme again", "slug": "acme", "owner_email": "new@acme.test"}))).await;
+        assert_eq!(status, 201, "{body}");
+    }
 }

@@ -195,6 +195,68 @@ macro_rules! org_repo {
                     .map(|(id, n)| Ok((id.into(), $crate::sql::count(n)?)))
                     .collect()
             }
+
+            async fn deleted_before(
+                &self,
+                before: switchboard_domain::Timestamp,
+            ) -> Result<Vec<$crate::OrgRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE status = 'deleted' AND deleted_at < $1 \
+                     ORDER BY deleted_at",
+                    $crate::sql::orgs::COLUMNS
+                );
+                sqlx::query_as::<_, $crate::sql::orgs::OrgRow>(&sql)
+                    .bind(before)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect()
+            }
+
+            async fn purge(
+                &self,
+                id: switchboard_domain::OrgId,
+            ) -> Result<u64, $crate::StoreError> {
+                let mut tx = self
+                    .writer()
+                    .begin()
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                if status.as_deref() != Some("deleted") {
+                    return Err($crate::StoreError::NotFound);
+                }
+                let mut removed = 0;
+                sqlx::query("UPDATE sessions SET org_id = NULL WHERE org_id = $1")
+                    .bind(id.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                for sql in [
+                    "DELETE FROM memberships WHERE org_id = $1",
+                    "DELETE FROM api_keys WHERE org_id = $1",
+                    "DELETE FROM invites WHERE org_id = $1",
+                    "DELETE FROM sealed_secrets WHERE org_id = $1",
+                    "DELETE FROM audit_events WHERE org_id = $1",
+                    "DELETE FROM organizations WHERE id = $1",
+                ] {
+                    removed += sqlx::query(sql)
+                        .bind(id.as_uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+                Ok(removed)
+            }
         }
     };
 }
