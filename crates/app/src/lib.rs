@@ -5,12 +5,13 @@
 //! talk to repositories. Nothing in this crate knows about HTTP.
 //!
 //! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
-//! `identity` (tenancy, sign-in, keys), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
+//! `identity` (tenancy, sign-in, keys), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
 //! `policy`, `tools`, `approvals`, `runtime`, `gateway`, `workspace`, `fleet`.
 
 pub mod audit;
 pub mod health;
 pub mod identity;
+pub mod mail;
 pub mod secrets;
 pub mod workers;
 
@@ -58,6 +59,12 @@ impl App {
     ) -> Result<App, identity::sso::ProviderError> {
         self.identity = self.identity.with_sso(providers)?;
         Ok(self)
+    }
+
+    /// Sends invites (and later notifications) by email.
+    pub fn with_mail(mut self, mail: identity::OutgoingMail) -> App {
+        self.identity = self.identity.with_mail(mail);
+        self
     }
 
     pub async fn overview(&self) -> health::SystemOverview {

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use switchboard_app::identity::sso::SsoProvider;
+use switchboard_app::mail::{Security, SmtpSettings};
 use switchboard_domain::Role;
+use zeroize::Zeroizing;
 
 /// The effective configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -31,8 +33,42 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub secrets: SecretsConfig,
+    #[serde(default)]
+    pub smtp: SmtpConfig,
     #[serde(default, skip_serializing_if = "SsoConfig::is_empty")]
     pub sso: SsoConfig,
+}
+
+/// Outgoing mail (invites). Off unless `smtp.host` is set.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default = "defaults::smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls`, or `none` (loopback relays only).
+    #[serde(default = "defaults::smtp_security")]
+    pub security: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: defaults::smtp_port(),
+            security: defaults::smtp_security(),
+            username: None,
+            password: None,
+            from: None,
+        }
+    }
 }
 
 /// Single sign-on: `[[sso.providers]]` tables in `switchboard.toml` (file only; client
@@ -148,6 +184,12 @@ mod defaults {
     }
     pub fn log_level() -> String {
         "info".to_owned()
+    }
+    pub fn smtp_port() -> u16 {
+        587
+    }
+    pub fn smtp_security() -> String {
+        "starttls".to_owned()
     }
     pub fn sso_scopes() -> Vec<String> {
         vec!["email".to_owned(), "profile".to_owned()]
@@ -280,6 +322,42 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "secrets.master_key_file",
         env: &["SWITCHBOARD_MASTER_KEY_FILE"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "smtp.host",
+        env: &["SWITCHBOARD_SMTP_HOST"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "smtp.port",
+        env: &["SWITCHBOARD_SMTP_PORT"],
+        kind: Kind::Integer,
+        secret: false,
+    },
+    Key {
+        path: "smtp.security",
+        env: &["SWITCHBOARD_SMTP_SECURITY"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "smtp.username",
+        env: &["SWITCHBOARD_SMTP_USERNAME"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "smtp.password",
+        env: &["SWITCHBOARD_SMTP_PASSWORD"],
+        kind: Kind::Text,
+        secret: true,
+    },
+    Key {
+        path: "smtp.from",
+        env: &["SWITCHBOARD_SMTP_FROM"],
         kind: Kind::Text,
         secret: false,
     },
@@ -476,6 +554,7 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError(format!("{}: {e}", name("log.level"))));
         }
+        self.smtp_settings()?;
         for provider in self.sso_providers()? {
             provider
                 .validate()
@@ -488,6 +567,35 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Outgoing mail settings, checked; `None` when `smtp.host` is not set.
+    pub fn smtp_settings(&self) -> Result<Option<SmtpSettings>, ConfigError> {
+        let Some(host) = &self.smtp.host else {
+            return Ok(None);
+        };
+        let security = Security::parse(&self.smtp.security).ok_or_else(|| {
+            ConfigError("smtp.security: expected starttls, tls or none".to_owned())
+        })?;
+        let from =
+            self.smtp.from.clone().ok_or_else(|| {
+                ConfigError("smtp.from: required when smtp.host is set".to_owned())
+            })?;
+        if self.public_url.is_none() {
+            return Err(ConfigError(
+                "public_url: required when smtp.host is set (emailed links need it)".to_owned(),
+            ));
+        }
+        let settings = SmtpSettings {
+            host: host.clone(),
+            port: self.smtp.port,
+            security,
+            username: self.smtp.username.clone(),
+            password: self.smtp.password.clone().map(Zeroizing::new),
+            from,
+        };
+        settings.validate().map_err(ConfigError)?;
+        Ok(Some(settings))
     }
 
     /// The single sign-on providers, checked: a mistake names the provider and the field.

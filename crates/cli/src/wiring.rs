@@ -62,12 +62,19 @@ pub async fn load_keys(
         .map_err(|e| Failure::Runtime(e.to_string()))
 }
 
-/// The application, with the single sign-on providers of the configuration.
+/// The application, with the single sign-on providers and outgoing mail of the
+/// configuration.
 pub fn build_app(config: &Config, store: Store, keyring: Keyring) -> Result<Arc<App>, Failure> {
     let providers = config.sso_providers()?;
-    let app = App::new(store, Arc::new(SystemClock), keyring)
+    let mut app = App::new(store, Arc::new(SystemClock), keyring)
         .with_sso(providers)
         .map_err(|e| Failure::Config(e.to_string()))?;
+    if let (Some(smtp), Some(public_url)) = (config.smtp_settings()?, &config.public_url) {
+        app = app.with_mail(switchboard_app::identity::OutgoingMail {
+            mailer: switchboard_app::mail::Mailer::new(smtp),
+            public_url: public_url.clone(),
+        });
+    }
     Ok(Arc::new(app))
 }
 

@@ -27,6 +27,27 @@ pub struct Member {
 pub struct CreatedInvite {
     pub record: InviteRecord,
     pub token: String,
+    pub delivery: Delivery,
+}
+
+/// Whether an invite went out by email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// No SMTP configured: the admin passes the link on.
+    LinkOnly,
+    Emailed,
+    /// Sending failed (the invite still exists; the admin passes the link on).
+    Failed(String),
+}
+
+impl Delivery {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Delivery::LinkOnly => "link",
+            Delivery::Emailed => "emailed",
+            Delivery::Failed(_) => "failed",
+        }
+    }
 }
 
 /// An invite as its link shows it, before it is accepted.
@@ -180,16 +201,66 @@ impl Identity {
             revoked_at: None,
         };
         self.store.invites.insert(&record).await?;
+        let delivery = self.email_invite(principal, &record, &token).await?;
         self.record(
             org,
             principal.actor(),
             "admin.invite_created",
             Some(record.id.to_string()),
             Some("ok"),
-            json!({ "email": record.email, "role": role.as_str() }),
+            json!({ "email": record.email, "role": role.as_str(),
+                    "delivery": delivery.as_str() }),
         )
         .await?;
-        Ok(CreatedInvite { record, token })
+        Ok(CreatedInvite {
+            record,
+            token,
+            delivery,
+        })
+    }
+
+    /// Sends the invite link by email when SMTP is configured.
+    async fn email_invite(
+        &self,
+        principal: &Principal,
+        invite: &InviteRecord,
+        token: &str,
+    ) -> Result<Delivery, IdentityError> {
+        let Some(mail) = &self.mail else {
+            return Ok(Delivery::LinkOnly);
+        };
+        let org = self
+            .store
+            .orgs
+            .get(invite.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        let inviter = principal
+            .user
+            .as_ref()
+            .map_or("An administrator".to_owned(), |u| u.name.clone());
+        let body = format!(
+            "{inviter} invited you to join {org} on Switchboard as {role}.\n\n\
+             Accept the invitation (the link works once, for {days} days):\n{base}/invite/{token}\n\n\
+             If you did not expect this email, ignore it.\n",
+            org = org.name,
+            role = invite.role.as_str(),
+            days = INVITE_VALID_DAYS,
+            base = mail.public_url.trim_end_matches('/'),
+        );
+        let subject = format!("You are invited to {} on Switchboard", org.name);
+        let message = crate::mail::Message {
+            to: &invite.email,
+            subject: &subject,
+            body: &body,
+        };
+        match mail.mailer.send(&message, &self.now().to_rfc2822()).await {
+            Ok(()) => Ok(Delivery::Emailed),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not email an invite");
+                Ok(Delivery::Failed(e.to_string()))
+            }
+        }
     }
 
     pub async fn list_invites(

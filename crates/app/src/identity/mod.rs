@@ -129,6 +129,15 @@ pub struct Identity {
     /// Configured OpenID providers.
     sso: Arc<Vec<sso::SsoProvider>>,
     oidc: Arc<sso::oidc::OidcClient>,
+    /// Outgoing mail for invites, when SMTP is configured.
+    mail: Option<OutgoingMail>,
+}
+
+/// SMTP and the absolute base URL links in emails point at.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    pub mailer: crate::mail::Mailer,
+    pub public_url: String,
 }
 
 impl std::fmt::Debug for Identity {
@@ -147,7 +156,14 @@ impl Identity {
             sessions: SessionPolicy::default(),
             sso: Arc::new(Vec::new()),
             oidc: Arc::new(sso::oidc::OidcClient::new()),
+            mail: None,
         }
+    }
+
+    /// Sends invites by email through `mail`.
+    pub fn with_mail(mut self, mail: OutgoingMail) -> Identity {
+        self.mail = Some(mail);
+        self
     }
 
     /// Sets the single sign-on providers, after checking each and that ids are unique.

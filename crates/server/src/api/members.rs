@@ -112,6 +112,11 @@ pub struct InviteView {
     /// The link to send (only in the response that created the invite).
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+    /// How the invite went out (only in the response that created it): `emailed` (SMTP is
+    /// configured and the server accepted it), `failed` (SMTP failed; send the link yourself)
+    /// or `link` (no SMTP; send the link yourself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<&'static str>,
 }
 
 /// Invites someone by email. The response carries the single-use link to send them.
@@ -136,6 +141,7 @@ pub async fn invite(
             role: created.record.role.as_str().to_owned(),
             expires_at: created.record.expires_at.to_rfc3339(),
             url: Some(format!("{}/invite/{}", state.public_url(), created.token)),
+            delivery: Some(created.delivery.as_str()),
         }),
     ))
 }
@@ -157,6 +163,7 @@ pub async fn invites(
                 role: i.role.as_str().to_owned(),
                 expires_at: i.expires_at.to_rfc3339(),
                 url: None,
+                delivery: None,
             })
             .collect(),
     ))

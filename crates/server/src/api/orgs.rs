@@ -33,6 +33,9 @@ pub struct OrgAdminView {
     /// The first owner's invite link (only when `owner_email` was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     owner_invite_url: Option<String>,
+    /// How the owner invite went out: `emailed`, `failed` or `link` (see `POST /invites`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_invite_delivery: Option<&'static str>,
 }
 
 fn view(org: &switchboard_app::records::OrgRecord, members: u64) -> OrgAdminView {
@@ -45,6 +48,7 @@ fn view(org: &switchboard_app::records::OrgRecord, members: u64) -> OrgAdminView
         created_at: org.created_at.to_rfc3339(),
         deleted_at: org.deleted_at.map(|t| t.to_rfc3339()),
         owner_invite_url: None,
+        owner_invite_delivery: None,
     }
 }
 
@@ -89,6 +93,7 @@ pub async fn create(
         )
         .await?;
     let mut view = view(&org, 0);
+    view.owner_invite_delivery = invite.as_ref().map(|i| i.delivery.as_str());
     view.owner_invite_url = invite.map(|i| format!("{}/invite/{}", state.public_url(), i.token));
     Ok((StatusCode::CREATED, Json(view)))
 }

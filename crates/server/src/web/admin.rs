@@ -155,6 +155,8 @@ struct MembersPage {
     invites: Vec<InviteRecord>,
     can_manage: bool,
     invite_url: Option<String>,
+    /// How the invite went out: emailed, or the link to pass on.
+    invite_note: String,
     roles: Vec<&'static str>,
 }
 
@@ -166,12 +168,37 @@ pub async fn members_page(
     members_render(&state, &user, &headers, None).await
 }
 
+/// A new invite's link and how it went out, for the page that created it.
+fn invite_link(
+    state: &AppState,
+    created: &switchboard_app::identity::members::CreatedInvite,
+) -> (String, String) {
+    use switchboard_app::identity::members::Delivery;
+    let url = format!("{}/invite/{}", state.public_url(), created.token);
+    let email = &created.record.email;
+    let note = match &created.delivery {
+        Delivery::Emailed => format!(
+            "We emailed the invitation to {email}. You can also pass on this link yourself; \
+             it works once, for 7 days."
+        ),
+        Delivery::Failed(why) => format!(
+            "Emailing {email} failed ({why}). Send this link yourself; it works once, for 7 days."
+        ),
+        Delivery::LinkOnly => format!("Send this link to {email}. It works once, for 7 days."),
+    };
+    (url, note)
+}
+
 async fn members_render(
     state: &AppState,
     user: &ConsoleUser,
     headers: &HeaderMap,
-    invite_url: Option<String>,
+    invite: Option<(String, String)>,
 ) -> Response {
+    let (invite_url, invite_note) = match invite {
+        Some((url, note)) => (Some(url), note),
+        None => (None, String::new()),
+    };
     let identity = &state.app.identity;
     let members = match identity.list_members(user.principal()).await {
         Ok(m) => m,
@@ -194,6 +221,7 @@ async fn members_render(
         invites,
         can_manage,
         invite_url,
+        invite_note,
         roles: Role::ALL
             .iter()
             .filter(|r| **r <= own)
@@ -222,8 +250,8 @@ pub async fn members_invite(
         .await
     {
         Ok(created) => {
-            let url = format!("{}/invite/{}", state.public_url(), created.token);
-            members_render(&state, &user, &headers, Some(url)).await
+            let invite = invite_link(&state, &created);
+            members_render(&state, &user, &headers, Some(invite)).await
         }
         Err(e) => refused(e, "/members"),
     }
@@ -321,6 +349,7 @@ struct OperatorPage {
     layout: Layout,
     orgs: Vec<OrgSummary>,
     invite_url: Option<String>,
+    invite_note: String,
 }
 
 pub async fn operator_page(
@@ -335,8 +364,12 @@ async fn operator_render(
     state: &AppState,
     user: &ConsoleUser,
     headers: &HeaderMap,
-    invite_url: Option<String>,
+    invite: Option<(String, String)>,
 ) -> Response {
+    let (invite_url, invite_note) = match invite {
+        Some((url, note)) => (Some(url), note),
+        None => (None, String::new()),
+    };
     let orgs = match state.app.identity.list_orgs(user.principal()).await {
         Ok(orgs) => orgs,
         Err(e) => return refused(e, "/"),
@@ -346,6 +379,7 @@ async fn operator_render(
         layout: Layout::signed_in("Organisations", "/operator", flashes, user.view.clone()),
         orgs,
         invite_url,
+        invite_note,
     };
     flash::finish(render(&page), clear)
 }
@@ -367,8 +401,8 @@ pub async fn operator_create(
         .await
     {
         Ok((_, invite)) => {
-            let url = invite.map(|i| format!("{}/invite/{}", state.public_url(), i.token));
-            operator_render(&state, &user, &headers, url).await
+            let invite = invite.map(|i| invite_link(&state, &i));
+            operator_render(&state, &user, &headers, invite).await
         }
         Err(e) => refused(e, "/operator"),
     }

@@ -18,4 +18,5 @@ mod fake_idp;
 mod health;
 mod identity;
 mod layers;
+mod mail;
 mod sso;

@@ -46,11 +46,8 @@ impl SsoProvider {
             field,
             message: message.to_owned(),
         };
-        if Slug::parse(&self.id).is_err() {
-            return Err(fail(
-                "id",
-                "use lower-case letters, digits and dashes (it appears in URLs)",
-            ));
+        if let Err(e) = Slug::parse(&self.id) {
+            return Err(fail("id", &format!("{e} (it appears in URLs)")));
         }
         if self.name.trim().is_empty() {
             return Err(fail("name", "must not be empty"));
