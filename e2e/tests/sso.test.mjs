@@ -139,5 +139,12 @@ test("single sign-on: sign-up where allowed, no takeover, wrong audience refused
   const members = await (await ownerPage.request.get(hub.base + "/api/v1/members")).json();
   assert.deepEqual(members.map((m) => m.email).sort(), [OWNER.email, "grace@acme.test"]);
 
+  // No client secret, session id or authorization code reaches the hub's log.
+  const log = hub.logs.join("\n");
+  const session = (await grace.cookies()).find((c) => c.name === "sb_session").value;
+  assert.ok(!log.includes(SECRET), "client secret in the log");
+  assert.ok(!log.includes(session), "session id in the log");
+  assert.ok(!/[?&]code=/.test(log), "authorization code in the log");
+
   for (const context of [owner, grace, mixup, takeover, unverified]) await context.close();
 });
