@@ -229,12 +229,7 @@ impl Identity {
         let Some(mail) = &self.mail else {
             return Ok(Delivery::LinkOnly);
         };
-        let org = self
-            .store
-            .orgs
-            .get(invite.org_id)
-            .await?
-            .ok_or(IdentityError::NotFound)?;
+        let org = self.org(invite.org_id).await?;
         let inviter = principal
             .user
             .as_ref()
@@ -312,12 +307,7 @@ impl Identity {
             .await?
             .filter(|i| i.used_at.is_none() && i.revoked_at.is_none() && i.expires_at > self.now())
             .ok_or(IdentityError::NotFound)?;
-        let org = self
-            .store
-            .orgs
-            .get(invite.org_id)
-            .await?
-            .ok_or(IdentityError::NotFound)?;
+        let org = self.org(invite.org_id).await?;
         if org.status != OrgStatus::Active {
             return Err(IdentityError::NotFound);
         }
@@ -326,12 +316,7 @@ impl Identity {
 
     pub async fn preview_invite(&self, invite_token: &str) -> Result<InvitePreview, IdentityError> {
         let invite = self.open_invite(invite_token).await?;
-        let org = self
-            .store
-            .orgs
-            .get(invite.org_id)
-            .await?
-            .ok_or(IdentityError::NotFound)?;
+        let org = self.org(invite.org_id).await?;
         Ok(InvitePreview {
             org_name: org.name,
             account_exists: self

@@ -287,6 +287,14 @@ impl Identity {
         }
     }
 
+    async fn org(&self, id: OrgId) -> Result<switchboard_store::OrgRecord, IdentityError> {
+        self.store
+            .orgs
+            .get(id)
+            .await?
+            .ok_or(IdentityError::NotFound)
+    }
+
     async fn user(&self, id: UserId) -> Result<UserRecord, IdentityError> {
         self.store
             .users

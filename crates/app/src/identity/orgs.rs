@@ -125,11 +125,7 @@ impl Identity {
             json!({ "from": org.status.as_str(), "to": to.as_str() }),
         )
         .await?;
-        self.store
-            .orgs
-            .get(org.id)
-            .await?
-            .ok_or(IdentityError::NotFound)
+        self.org(org.id).await
     }
 
     /// Purges organisations deleted more than `retention_days` ago: their members, keys, invites,
@@ -181,10 +177,6 @@ impl Identity {
             json!({ "require_totp": require_totp, "allow_sso_signup": allow_sso_signup }),
         )
         .await?;
-        self.store
-            .orgs
-            .get(org.id)
-            .await?
-            .ok_or(IdentityError::NotFound)
+        self.org(org.id).await
     }
 }

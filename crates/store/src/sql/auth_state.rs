@@ -1,5 +1,34 @@
 //! Portable SQL for [`crate::AuthStateRepo`].
 
+/// The `INSERT` of an OIDC identity link, shared by linking and SSO sign-up.
+macro_rules! insert_oidc_link {
+    ($issuer:expr, $subject:expr, $user:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind($issuer)
+        .bind($subject)
+        .bind($user.as_uuid())
+        .bind($at)
+    };
+}
+pub(crate) use insert_oidc_link;
+
+/// The `INSERT` of a new membership, shared by first-boot setup and SSO sign-up.
+macro_rules! insert_membership {
+    ($org:expr, $user:expr, $role:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind($org.as_uuid())
+        .bind($user.as_uuid())
+        .bind($role.as_str())
+        .bind($at)
+    };
+}
+pub(crate) use insert_membership;
+
 macro_rules! auth_state_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
@@ -141,17 +170,10 @@ macro_rules! auth_state_repo {
                 user: switchboard_domain::UserId,
                 at: switchboard_domain::Timestamp,
             ) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(issuer)
-                .bind(subject)
-                .bind(user.as_uuid())
-                .bind(at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::auth_state::insert_oidc_link!(issuer, subject, user, at)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 Ok(())
             }
 
@@ -184,13 +206,12 @@ macro_rules! auth_state_repo {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
-                sqlx::query(
-                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
-                     VALUES ($1, $2, 'owner', $3)",
+                $crate::sql::auth_state::insert_membership!(
+                    org.id,
+                    owner.id,
+                    switchboard_domain::Role::Owner,
+                    at
                 )
-                .bind(org.id.as_uuid())
-                .bind(owner.id.as_uuid())
-                .bind(at)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
@@ -211,25 +232,21 @@ macro_rules! auth_state_repo {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
-                sqlx::query(
-                    "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
-                     VALUES ($1, $2, $3, $4)",
+                $crate::sql::auth_state::insert_oidc_link!(
+                    signup.issuer,
+                    signup.subject,
+                    signup.user.id,
+                    signup.at
                 )
-                .bind(signup.issuer)
-                .bind(signup.subject)
-                .bind(signup.user.id.as_uuid())
-                .bind(signup.at)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
-                sqlx::query(
-                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
-                     VALUES ($1, $2, $3, $4)",
+                $crate::sql::auth_state::insert_membership!(
+                    signup.org,
+                    signup.user.id,
+                    signup.role,
+                    signup.at
                 )
-                .bind(signup.org.as_uuid())
-                .bind(signup.user.id.as_uuid())
-                .bind(signup.role.as_str())
-                .bind(signup.at)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
