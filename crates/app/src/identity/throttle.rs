@@ -33,6 +33,14 @@ pub const SETUP_CLIENT: Limit = Limit {
     window: Duration::minutes(15),
 };
 
+/// Sixty single sign-ons started and not finished per client address in 15 minutes (each
+/// start stores a row; a finished sign-in clears the count).
+pub const SSO_START_CLIENT: Limit = Limit {
+    scope: "sso-start-client",
+    max_failures: 60,
+    window: Duration::minutes(15),
+};
+
 impl Identity {
     /// `Throttled` when `key` has used up its failures under `limit`.
     pub(crate) async fn check_limit(&self, limit: Limit, key: &str) -> Result<(), IdentityError> {

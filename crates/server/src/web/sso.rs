@@ -22,6 +22,7 @@ pub struct BeginQuery {
 pub async fn begin(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    ClientAddr(client): ClientAddr,
     Query(query): Query<BeginQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -29,7 +30,7 @@ pub async fn begin(
     let started = state
         .app
         .identity
-        .sso_begin(&provider, &redirect_uri, query.next.as_deref())
+        .sso_begin(&provider, &redirect_uri, query.next.as_deref(), &client)
         .await;
     match started {
         Ok(start) => {

@@ -301,6 +301,14 @@ async fn binding_single_use_and_audience(server: TestServer, idp: FakeIdp) {
         .as_str()
         .is_some_and(|r| r.contains("audience"))));
 
+    // Unfinished starts are throttled per client: one is counted since the last success.
+    for _ in 1..60 {
+        let (_, url) = Browser::begin(&server, "plain").await;
+        assert!(url.starts_with(idp.issuer()), "{url}");
+    }
+    let response = server.get("/auth/sso/plain").await;
+    assert_eq!(location(&response), "/login", "the 61st start goes back with a message");
+
     // Unknown providers are not found.
     assert_eq!(server.get("/auth/sso/nope").await.status().as_u16(), 404);
 }

@@ -23,7 +23,7 @@ use super::provider::SsoProvider;
 use super::ProviderButton;
 use crate::audit::Actor;
 use crate::identity::login::NewSession;
-use crate::identity::{clean_name, normalise_email, token, Identity, IdentityError};
+use crate::identity::{clean_name, normalise_email, throttle, token, Identity, IdentityError};
 
 /// The cookie that binds a sign-in to the browser that started it: `state.verifier`.
 pub const SSO_COOKIE: &str = "sb_sso";
@@ -68,13 +68,16 @@ impl Identity {
 
     /// Starts a sign-in: remembers its state and nonce, and returns the provider's
     /// authorization URL (code flow, PKCE S256) and the cookie value binding it to the browser.
+    /// Unfinished starts are throttled per client address.
     pub async fn sso_begin(
         &self,
         provider_id: &str,
         redirect_uri: &str,
         return_to: Option<&str>,
+        client: &str,
     ) -> Result<SsoStart, IdentityError> {
         let provider = self.sso_provider(provider_id)?;
+        self.check_limit(throttle::SSO_START_CLIENT, client).await?;
         let metadata = self
             .oidc
             .metadata(provider, self.now())
@@ -94,6 +97,8 @@ impl Identity {
                 return_to: local_path(return_to),
                 created_at: self.now(),
             })
+            .await?;
+        self.note_failure(throttle::SSO_START_CLIENT, client)
             .await?;
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let url = reqwest::Url::parse_with_params(
@@ -143,6 +148,10 @@ impl Identity {
                     }
                 };
                 let session = self.start_session(&user).await?;
+                self.store
+                    .auth
+                    .clear_failures(throttle::SSO_START_CLIENT.scope, client)
+                    .await?;
                 self.record_for_user(
                     user.id,
                     Actor::User(user.id.to_string()),
