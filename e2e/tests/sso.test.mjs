@@ -94,6 +94,9 @@ test("single sign-on: sign-up where allowed, no takeover, wrong audience refused
   assert.equal(signedIn.body.user.email, "grace@acme.test");
   assert.equal(signedIn.body.current_organization.slug, "acme");
   assert.equal(signedIn.body.current_organization.role, "member");
+  // Their account page says the provider handles password and second factor.
+  await page.getByRole("link", { name: "Account" }).click();
+  assert.match(await page.getByTestId("sso-account").textContent(), /single sign-on/);
   assert.deepEqual(errors, []);
 
   // Signing out and in again reuses the linked account (no second user).

@@ -38,6 +38,11 @@ impl Identity {
                 "Two-factor authentication is already on; turn it off first.".into(),
             ));
         }
+        if user.password_hash.is_none() {
+            return Err(IdentityError::Forbidden(
+                "You sign in through single sign-on; your provider handles the second factor.",
+            ));
+        }
         let secret = totp::generate_secret();
         let id = self.secrets.seal(None, TOTP_PURPOSE, &secret).await?;
         if let Some(old) = user.totp_secret_id {

@@ -17,6 +17,8 @@ use crate::state::AppState;
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
+    /// Users created by single sign-on have no password; their provider handles sign-in.
+    has_password: bool,
     totp_enabled: bool,
     enrolment: Option<TotpEnrolment>,
     backup_codes: Vec<String>,
@@ -26,6 +28,11 @@ struct AccountPage {
 fn view_for(user: &ConsoleUser, flashes: Vec<flash::Flash>) -> AccountPage {
     AccountPage {
         layout: Layout::signed_in("Account", "/account", flashes, user.view.clone()),
+        has_password: user
+            .principal()
+            .user
+            .as_ref()
+            .is_some_and(|u| u.password_hash.is_some()),
         totp_enabled: user
             .principal()
             .user

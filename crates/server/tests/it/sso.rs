@@ -185,6 +185,18 @@ async fn signup_and_linking(server: TestServer, idp: FakeIdp) {
         (status, body["error"]["code"].as_str()),
         (403, Some("totp_enrollment_required"))
     );
+    // A local TOTP that sign-in would never ask for is refused.
+    let csrf = me(&server, session.as_deref().unwrap()).await["csrf_token"]
+        .as_str()
+        .map(str::to_owned);
+    let pat_signed = Caller {
+        csrf,
+        ..pat.clone()
+    };
+    let (status, _) = server
+        .send(&pat_signed, Method::POST, "/api/v1/me/totp", None)
+        .await;
+    assert_eq!(status, 403);
 
     // The same subject signs in again as the same user, even with another email claim.
     let (session, _) = sign_in(
@@ -307,7 +319,11 @@ async fn binding_single_use_and_audience(server: TestServer, idp: FakeIdp) {
         assert!(url.starts_with(idp.issuer()), "{url}");
     }
     let response = server.get("/auth/sso/plain").await;
-    assert_eq!(location(&response), "/login", "the 61st start goes back with a message");
+    assert_eq!(
+        location(&response),
+        "/login",
+        "the 61st start goes back with a message"
+    );
 
     // Unknown providers are not found.
     assert_eq!(server.get("/auth/sso/nope").await.status().as_u16(), 404);
