@@ -1,0 +1,187 @@
+//! The OpenAI-compatible Chat Completions stream (`POST /v1/chat/completions` with
+//! `"stream": true`, as spoken by OpenAI, OpenRouter, vLLM, Ollama, llama.cpp and LM Studio):
+//! `data:` chunks with `choices[].delta` (`content`, `tool_calls[]` with an `index`, the `id` and
+//! `function.name` in the first fragment and `function.arguments` in pieces), `finish_reason`,
+//! an optional final chunk with `usage` (`stream_options.include_usage`), `data: [DONE]`, and
+//! `{"error": {...}}` bodies some servers send mid-stream.
+
+use serde_json::Value;
+
+use crate::sse::Event;
+use crate::types::{FinishReason, ProviderError, StreamEvent, Usage};
+
+/// What one SSE event of the stream means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Events(Vec<StreamEvent>),
+    /// `data: [DONE]`: the stream is over.
+    Done,
+}
+
+/// Decodes one SSE event. Only the first choice is read (the gateway asks for one).
+pub fn decode(event: &Event) -> Result<Decoded, ProviderError> {
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        return Ok(Decoded::Done);
+    }
+    let body: Value = serde_json::from_str(data)
+        .map_err(|_| ProviderError::Malformed("chunk (not JSON)".into()))?;
+    if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
+        return Err(ProviderError::Reported {
+            kind: error["type"]
+                .as_str()
+                .or(error["code"].as_str())
+                .unwrap_or("error")
+                .to_owned(),
+            message: error["message"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    let mut out = Vec::new();
+    if let Some(choice) = body["choices"].as_array().and_then(|c| c.first()) {
+        let delta = &choice["delta"];
+        if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+            out.push(StreamEvent::Text(text.to_owned()));
+        }
+        for call in delta["tool_calls"].as_array().into_iter().flatten() {
+            let index = call["index"]
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(|| ProviderError::Malformed("tool call without index".into()))?;
+            if let Some(id) = call["id"].as_str() {
+                out.push(StreamEvent::ToolCallStart {
+                    index,
+                    id: id.to_owned(),
+                    name: call["function"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+            if let Some(args) = call["function"]["arguments"]
+                .as_str()
+                .filter(|a| !a.is_empty())
+            {
+                out.push(StreamEvent::ToolArguments {
+                    index,
+                    json: args.to_owned(),
+                });
+            }
+        }
+        if let Some(reason) = choice["finish_reason"].as_str() {
+            out.push(StreamEvent::Finish(finish_reason(reason)));
+        }
+    }
+    if let Some(usage) = body.get("usage").filter(|u| u.is_object()) {
+        out.push(StreamEvent::Usage(Usage {
+            input_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
+            output_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),
+        }));
+    }
+    Ok(Decoded::Events(out))
+}
+
+/// OpenAI's finish reasons in neutral terms.
+pub fn finish_reason(reason: &str) -> FinishReason {
+    match reason {
+        "stop" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::sse::tests::assert_split_invariant;
+    use crate::types::{Answer, ToolCall};
+
+    /// Text, two parallel tool calls with arguments in fragments, the finish reason, a usage
+    /// chunk with empty choices, a keep-alive comment, CRLF line endings, then `[DONE]`.
+    const FIXTURE: &str = concat!(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Checking Zür\"},\"finish_reason\":null}]}\r\n\r\n",
+        ": keep-alive\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ich and Bern \u{1f326}\"},\"finish_reason\":null}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Bern\\\"}\"}}]},\"finish_reason\":null}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Zürich\\\"}\"}}]},\"finish_reason\":null}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\r\n\r\n",
+        "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":81,\"completion_tokens\":42,\"total_tokens\":123}}\r\n\r\n",
+        "data: [DONE]\r\n\r\n",
+    );
+
+    fn answer(stream: &str) -> Result<(Answer, bool), ProviderError> {
+        let mut answer = Answer::default();
+        let mut indices = Vec::new();
+        let mut done = false;
+        for event in assert_split_invariant(stream.as_bytes()) {
+            match decode(&event)? {
+                Decoded::Events(events) => {
+                    for e in events {
+                        answer.apply(e, &mut indices);
+                    }
+                }
+                Decoded::Done => done = true,
+            }
+        }
+        Ok((answer, done))
+    }
+
+    #[test]
+    fn the_fixture_decodes_to_text_parallel_tool_calls_usage_and_done() {
+        let (answer, done) = answer(FIXTURE).unwrap();
+        assert!(done);
+        assert_eq!(answer.text, "Checking Zürich and Bern \u{1f326}");
+        assert_eq!(
+            answer.tool_calls,
+            [
+                ToolCall {
+                    id: "call_a".into(),
+                    name: "get_weather".into(),
+                    arguments: "{\"city\":\"Zürich\"}".into()
+                },
+                ToolCall {
+                    id: "call_b".into(),
+                    name: "get_weather".into(),
+                    arguments: "{\"city\":\"Bern\"}".into()
+                },
+            ]
+        );
+        assert_eq!(
+            answer.usage,
+            Usage {
+                input_tokens: 81,
+                output_tokens: 42
+            }
+        );
+        assert_eq!(answer.finish, Some(FinishReason::ToolCalls));
+    }
+
+    #[test]
+    fn error_chunks_and_garbage_are_errors() {
+        let stream = "data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"rate_limit_error\"}}\n\n";
+        assert_eq!(
+            answer(stream).unwrap_err(),
+            ProviderError::Reported {
+                kind: "rate_limit_error".into(),
+                message: "Rate limit reached".into()
+            }
+        );
+        assert!(matches!(
+            answer("data: {oops\n\n").unwrap_err(),
+            ProviderError::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn finish_reasons_map() {
+        assert_eq!(finish_reason("stop"), FinishReason::Stop);
+        assert_eq!(finish_reason("length"), FinishReason::Length);
+        assert_eq!(finish_reason("content_filter"), FinishReason::ContentFilter);
+    }
+}
