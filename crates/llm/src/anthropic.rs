@@ -4,10 +4,116 @@
 //! answer text), `content_block_stop`, `message_delta` (stop reason, output tokens),
 //! `message_stop`, `ping` and `error`.
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
+use crate::request::{ChatRequest, Part, Role, DEFAULT_MAX_TOKENS};
 use crate::sse::Event;
-use crate::types::{FinishReason, ProviderError, StreamEvent, Usage};
+use crate::types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};
+
+/// The JSON body of `POST /v1/messages` for `request`. Tool results travel in user turns as
+/// `tool_result` blocks; tool calls in assistant turns as `tool_use` blocks with their input
+/// as an object.
+pub fn request_body(request: &ChatRequest) -> Value {
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .map(|m| {
+            let content: Vec<Value> = m
+                .parts
+                .iter()
+                .map(|part| match part {
+                    Part::Text(text) => json!({"type": "text", "text": text}),
+                    Part::ToolCall(call) => json!({
+                        "type": "tool_use", "id": call.id, "name": call.name,
+                        "input": arguments_object(&call.arguments),
+                    }),
+                    Part::ToolResult {
+                        call_id,
+                        content,
+                        is_error,
+                    } => json!({
+                        "type": "tool_result", "tool_use_id": call_id, "content": content,
+                        "is_error": is_error,
+                    }),
+                })
+                .collect();
+            let role = match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({"role": role, "content": content})
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("model".into(), json!(request.model));
+    body.insert(
+        "max_tokens".into(),
+        json!(request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+    );
+    if let Some(system) = &request.system {
+        body.insert("system".into(), json!(system));
+    }
+    body.insert("messages".into(), Value::Array(messages));
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if request.stream {
+        body.insert("stream".into(), json!(true));
+    }
+    Value::Object(body)
+}
+
+/// A whole (non-streaming) `/v1/messages` response.
+pub fn parse_response(body: &Value) -> Result<Answer, ProviderError> {
+    if body["type"] == "error" {
+        return Err(ProviderError::Reported {
+            kind: text(&body["error"]["type"]),
+            message: text(&body["error"]["message"]),
+        });
+    }
+    let blocks = body["content"]
+        .as_array()
+        .ok_or_else(|| ProviderError::Malformed("response without content".into()))?;
+    let mut answer = Answer::default();
+    for block in blocks {
+        match block["type"].as_str() {
+            Some("text") => answer
+                .text
+                .push_str(block["text"].as_str().unwrap_or_default()),
+            Some("tool_use") => answer.tool_calls.push(ToolCall {
+                id: text(&block["id"]),
+                name: text(&block["name"]),
+                arguments: block["input"].to_string(),
+            }),
+            _ => {}
+        }
+    }
+    let usage = &body["usage"];
+    answer.usage = Usage {
+        input_tokens: tokens(&usage["input_tokens"])
+            + tokens(&usage["cache_creation_input_tokens"])
+            + tokens(&usage["cache_read_input_tokens"]),
+        output_tokens: tokens(&usage["output_tokens"]),
+    };
+    answer.finish = body["stop_reason"].as_str().map(finish_reason);
+    Ok(answer)
+}
+
+/// Tool-call arguments as the JSON object Anthropic wants (`{}` when empty or not an object).
+fn arguments_object(arguments: &str) -> Value {
+    serde_json::from_str::<Value>(arguments)
+        .ok()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}))
+}
 
 /// Decodes one stream's events; keeps the running token counts.
 #[derive(Debug, Default)]
@@ -216,6 +322,99 @@ mod tests {
         assert!(matches!(
             answer("data: not json\n\n").unwrap_err(),
             ProviderError::Malformed(_)
+        ));
+    }
+
+    fn round_trip_request() -> ChatRequest {
+        use crate::request::{Message, ToolSpec};
+        ChatRequest {
+            model: "claude-x".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![
+                Message::user("Weather in Zürich?"),
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![
+                        Part::Text("Checking.".into()),
+                        Part::ToolCall(ToolCall {
+                            id: "toolu_01".into(),
+                            name: "get_weather".into(),
+                            arguments: "{\"city\":\"Zürich\"}".into(),
+                        }),
+                    ],
+                },
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::ToolResult {
+                        call_id: "toolu_01".into(),
+                        content: "12 °C".into(),
+                        is_error: false,
+                    }],
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "get_weather".into(),
+                description: "Current weather".into(),
+                input_schema: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            }],
+            max_tokens: None,
+            temperature: None,
+            stream: true,
+        }
+    }
+
+    #[test]
+    fn requests_carry_tool_calls_and_results_in_anthropic_shape() {
+        let body = request_body(&round_trip_request());
+        assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
+        assert_eq!(body["system"], "Be brief.");
+        assert_eq!(body["stream"], true);
+        assert_eq!(
+            body["messages"][1]["content"][1],
+            json!({
+                "type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Zürich"}
+            })
+        );
+        assert_eq!(
+            body["messages"][2],
+            json!({"role": "user", "content": [{
+                "type": "tool_result", "tool_use_id": "toolu_01", "content": "12 °C", "is_error": false
+            }]})
+        );
+        assert_eq!(
+            body["tools"][0]["input_schema"]["properties"]["city"]["type"],
+            "string"
+        );
+        assert!(body.get("temperature").is_none());
+    }
+
+    #[test]
+    fn whole_responses_parse() {
+        let body = json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+            "content": [
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Bern"}}
+            ],
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 30, "cache_read_input_tokens": 10, "output_tokens": 12}
+        });
+        let answer = parse_response(&body).unwrap();
+        assert_eq!(answer.text, "Checking.");
+        assert_eq!(answer.tool_calls[0].arguments, "{\"city\":\"Bern\"}");
+        assert_eq!(
+            answer.usage,
+            Usage {
+                input_tokens: 40,
+                output_tokens: 12
+            }
+        );
+        assert_eq!(answer.finish, Some(FinishReason::ToolCalls));
+        let error =
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}});
+        assert!(matches!(
+            parse_response(&error),
+            Err(ProviderError::Reported { .. })
         ));
     }
 

@@ -2,14 +2,16 @@
 //! streaming, tool calls, usage accounting inputs, retries and fallbacks.
 //!
 //! May depend on `domain` only (plus HTTP and serde). Built so far: the event-stream parser
-//! (`sse`), the provider-neutral stream types (`types`) and the stream decoders of both wire
-//! formats (`anthropic`, `openai`). The HTTP clients, retries and fallbacks come next with the
-//! gateway (see the issue tracker).
+//! (`sse`), the provider-neutral request and stream types (`request`, `types`), and for both
+//! wire formats the request bodies, whole responses and stream decoders (`anthropic`,
+//! `openai`). The HTTP clients, retries and fallbacks come next with the gateway.
 
 pub mod anthropic;
 pub mod openai;
+pub mod request;
 pub mod sse;
 pub mod types;
 
+pub use request::{ChatRequest, Message, Part, Role, ToolSpec};
 pub use sse::{Event, SseError, SseParser};
 pub use types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};

@@ -5,10 +5,138 @@
 //! an optional final chunk with `usage` (`stream_options.include_usage`), `data: [DONE]`, and
 //! `{"error": {...}}` bodies some servers send mid-stream.
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
+use crate::request::{ChatRequest, Part, Role};
 use crate::sse::Event;
-use crate::types::{FinishReason, ProviderError, StreamEvent, Usage};
+use crate::types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};
+
+/// The JSON body of `POST /v1/chat/completions` for `request`. Tool results become `tool`
+/// messages (one per result); a streaming request asks for the final usage chunk.
+pub fn request_body(request: &ChatRequest) -> Value {
+    let mut messages = Vec::new();
+    if let Some(system) = &request.system {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    for m in &request.messages {
+        let text: String = m
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        match m.role {
+            Role::User => {
+                for part in &m.parts {
+                    if let Part::ToolResult {
+                        call_id, content, ..
+                    } = part
+                    {
+                        messages.push(
+                            json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+                        );
+                    }
+                }
+                if !text.is_empty() {
+                    messages.push(json!({"role": "user", "content": text}));
+                }
+            }
+            Role::Assistant => {
+                let calls: Vec<Value> = m
+                    .parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::ToolCall(call) => Some(json!({
+                            "id": call.id, "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        })),
+                        _ => None,
+                    })
+                    .collect();
+                let mut message = json!({"role": "assistant", "content": text});
+                if !calls.is_empty() {
+                    message["tool_calls"] = Value::Array(calls);
+                }
+                messages.push(message);
+            }
+        }
+    }
+    let mut body = Map::new();
+    body.insert("model".into(), json!(request.model));
+    body.insert("messages".into(), Value::Array(messages));
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name, "description": t.description, "parameters": t.input_schema,
+                }})
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(n) = request.max_tokens {
+        body.insert("max_tokens".into(), json!(n));
+    }
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if request.stream {
+        body.insert("stream".into(), json!(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    Value::Object(body)
+}
+
+/// A whole (non-streaming) chat completion.
+pub fn parse_response(body: &Value) -> Result<Answer, ProviderError> {
+    if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
+        return Err(reported(error));
+    }
+    let choice = body["choices"]
+        .as_array()
+        .and_then(|c| c.first())
+        .ok_or_else(|| ProviderError::Malformed("completion without choices".into()))?;
+    let message = &choice["message"];
+    let mut answer = Answer {
+        text: message["content"].as_str().unwrap_or_default().to_owned(),
+        ..Answer::default()
+    };
+    for call in message["tool_calls"].as_array().into_iter().flatten() {
+        answer.tool_calls.push(ToolCall {
+            id: call["id"].as_str().unwrap_or_default().to_owned(),
+            name: call["function"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            arguments: call["function"]["arguments"]
+                .as_str()
+                .unwrap_or("{}")
+                .to_owned(),
+        });
+    }
+    answer.usage = Usage {
+        input_tokens: body["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+        output_tokens: body["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+    };
+    answer.finish = choice["finish_reason"].as_str().map(finish_reason);
+    Ok(answer)
+}
+
+fn reported(error: &Value) -> ProviderError {
+    ProviderError::Reported {
+        kind: error["type"]
+            .as_str()
+            .or(error["code"].as_str())
+            .unwrap_or("error")
+            .to_owned(),
+        message: error["message"].as_str().unwrap_or_default().to_owned(),
+    }
+}
 
 /// What one SSE event of the stream means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,14 +155,7 @@ pub fn decode(event: &Event) -> Result<Decoded, ProviderError> {
     let body: Value = serde_json::from_str(data)
         .map_err(|_| ProviderError::Malformed("chunk (not JSON)".into()))?;
     if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
-        return Err(ProviderError::Reported {
-            kind: error["type"]
-                .as_str()
-                .or(error["code"].as_str())
-                .unwrap_or("error")
-                .to_owned(),
-            message: error["message"].as_str().unwrap_or_default().to_owned(),
-        });
+        return Err(reported(error));
     }
     let mut out = Vec::new();
     if let Some(choice) = body["choices"].as_array().and_then(|c| c.first()) {
@@ -175,6 +296,92 @@ mod tests {
         assert!(matches!(
             answer("data: {oops\n\n").unwrap_err(),
             ProviderError::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn requests_carry_system_tool_calls_and_tool_messages_in_openai_shape() {
+        use crate::request::{Message, ToolSpec};
+        let request = ChatRequest {
+            model: "gpt-test".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![
+                Message::user("Weather?"),
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![Part::ToolCall(ToolCall {
+                        id: "call_a".into(),
+                        name: "get_weather".into(),
+                        arguments: "{\"city\":\"Bern\"}".into(),
+                    })],
+                },
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::ToolResult {
+                        call_id: "call_a".into(),
+                        content: "9 °C".into(),
+                        is_error: false,
+                    }],
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "get_weather".into(),
+                description: "Current weather".into(),
+                input_schema: json!({"type": "object"}),
+            }],
+            max_tokens: Some(100),
+            temperature: Some(0.2),
+            stream: true,
+        };
+        let body = request_body(&request);
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Be brief."})
+        );
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            "{\"city\":\"Bern\"}"
+        );
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "tool_call_id": "call_a", "content": "9 °C"})
+        );
+        assert_eq!(
+            body["tools"][0]["function"]["parameters"],
+            json!({"type": "object"})
+        );
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(
+            (body["max_tokens"].as_u64(), body["temperature"].as_f64()),
+            (Some(100), Some(0.2))
+        );
+    }
+
+    #[test]
+    fn whole_completions_parse() {
+        let body = json!({
+            "id": "c1", "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_a", "type": "function",
+                                "function": {"name": "get_weather", "arguments": "{\"city\":\"Bern\"}"}}]
+            }}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27}
+        });
+        let answer = parse_response(&body).unwrap();
+        assert_eq!(answer.text, "");
+        assert_eq!(answer.tool_calls[0].name, "get_weather");
+        assert_eq!(
+            answer.usage,
+            Usage {
+                input_tokens: 20,
+                output_tokens: 7
+            }
+        );
+        assert_eq!(answer.finish, Some(FinishReason::ToolCalls));
+        assert!(matches!(
+            parse_response(&json!({"choices": []})),
+            Err(ProviderError::Malformed(_))
         ));
     }
 
