@@ -1,0 +1,318 @@
+//! A fake LLM provider for tests and benchmarks. It speaks the Anthropic Messages API
+//! (`POST /v1/messages`) and the OpenAI Chat Completions API (`POST /v1/chat/completions`,
+//! `GET /v1/models`, `POST /v1/embeddings`), streaming and not, exactly in their wire formats.
+//!
+//! Each request takes the next [`Script`] from a queue (text, tool calls, an error status,
+//! a delay before answering, a delay between stream chunks); with none queued it echoes the
+//! last user message. Every request is recorded so a test can assert what reached the
+//! provider. Scripts can be queued in-process or with `POST /_fake/scripts`; recordings are at
+//! `GET /_fake/requests`.
+
+pub mod wire;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A tool call the fake model makes.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct ScriptedCall {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Value,
+}
+
+/// An error answer instead of a completion.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct ScriptedError {
+    /// HTTP status, e.g. 429, 500, 529.
+    pub status: u16,
+    /// Seconds for `Retry-After`.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What the next request gets.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Script {
+    pub text: String,
+    pub tool_calls: Vec<ScriptedCall>,
+    pub error: Option<ScriptedError>,
+    /// Wait before the response starts.
+    pub delay_ms: u64,
+    /// Wait between stream chunks.
+    pub chunk_delay_ms: u64,
+    /// Pieces the text is streamed in (at least one).
+    pub chunks: usize,
+    /// Token counts to report; by default words of the prompt and of the answer.
+    pub usage: Option<(u64, u64)>,
+}
+
+impl Script {
+    pub fn text(text: impl Into<String>) -> Script {
+        Script {
+            text: text.into(),
+            ..Script::default()
+        }
+    }
+
+    pub fn tool_call(name: impl Into<String>, arguments: Value) -> Script {
+        Script {
+            tool_calls: vec![ScriptedCall {
+                name: name.into(),
+                arguments,
+            }],
+            ..Script::default()
+        }
+    }
+
+    pub fn error(status: u16, message: impl Into<String>) -> Script {
+        Script {
+            error: Some(ScriptedError {
+                status,
+                retry_after: None,
+                message: message.into(),
+            }),
+            ..Script::default()
+        }
+    }
+}
+
+/// One request as received.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recorded {
+    pub path: String,
+    /// Lower-case header names with their values.
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    scripts: Mutex<VecDeque<Script>>,
+    requests: Mutex<Vec<Recorded>>,
+}
+
+/// The fake provider; clones share the queue and the recordings.
+#[derive(Clone, Default)]
+pub struct FakeLlm {
+    inner: Arc<Inner>,
+}
+
+impl FakeLlm {
+    pub fn new() -> FakeLlm {
+        FakeLlm::default()
+    }
+
+    /// Queues a script for a later request.
+    pub fn script(&self, script: Script) {
+        self.inner
+            .scripts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(script);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/messages", post(anthropic))
+            .route("/v1/chat/completions", post(openai))
+            .route("/v1/models", get(models))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/_fake/scripts", post(queue_scripts))
+            .route("/_fake/requests", get(recorded))
+            .with_state(self.clone())
+    }
+
+    /// Serves on `127.0.0.1:0` until the runtime ends; returns the base URL (`http://…`).
+    pub async fn start(&self) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let router = self.router();
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a test server that lives as long as its runtime"
+        )]
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(base)
+    }
+
+    fn take(&self, path: &str, headers: &HeaderMap, body: &Value) -> Script {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Recorded {
+                path: path.to_owned(),
+                headers,
+                body: body.clone(),
+            });
+        let scripted = self
+            .inner
+            .scripts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        scripted.unwrap_or_else(|| Script::text(format!("echo: {}", wire::last_user_text(body))))
+    }
+}
+
+async fn anthropic(
+    State(fake): State<FakeLlm>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let script = fake.take("/v1/messages", &headers, &body);
+    answer(script, &body, wire::Format::Anthropic).await
+}
+
+async fn openai(
+    State(fake): State<FakeLlm>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let script = fake.take("/v1/chat/completions", &headers, &body);
+    answer(script, &body, wire::Format::OpenAi).await
+}
+
+async fn answer(script: Script, body: &Value, format: wire::Format) -> Response {
+    if script.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(script.delay_ms)).await;
+    }
+    if let Some(error) = &script.error {
+        let status =
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(wire::error_body(format, error))).into_response();
+        if let Some(seconds) = error.retry_after {
+            if let Ok(value) = seconds.to_string().parse() {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
+        return response;
+    }
+    let model = body["model"].as_str().unwrap_or("fake-model").to_owned();
+    let usage = script
+        .usage
+        .unwrap_or_else(|| (wire::prompt_words(body), words(&script.text)));
+    if body["stream"] != json!(true) {
+        return Json(wire::whole(format, &script, &model, usage)).into_response();
+    }
+    let include_usage = body["stream_options"]["include_usage"] == json!(true);
+    let events = wire::stream(format, &script, &model, usage, include_usage);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(16);
+    let pause = Duration::from_millis(script.chunk_delay_ms);
+    #[allow(clippy::disallowed_methods, reason = "streams one fake response")]
+    tokio::spawn(async move {
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 && !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            if tx.send(Ok(Bytes::from(event))).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut response =
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
+    if let Ok(value) = "text/event-stream".parse() {
+        response.headers_mut().insert("content-type", value);
+    }
+    response
+}
+
+async fn models() -> Json<Value> {
+    Json(json!({"object": "list", "data": [
+        {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}
+    ]}))
+}
+
+/// Deterministic 8-dimensional vectors derived from the text.
+async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let vector: Vec<f64> = (0..8u8)
+                .map(|d| {
+                    let sum: u64 = text.bytes().map(|b| u64::from(b ^ d)).sum();
+                    f64::from(u32::try_from(sum % 1000).unwrap_or(0)) / 1000.0
+                })
+                .collect();
+            json!({"object": "embedding", "index": i, "embedding": vector})
+        })
+        .collect();
+    let tokens: u64 = inputs.iter().map(|t| words(t)).sum();
+    Json(json!({
+        "object": "list", "data": data, "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens}
+    }))
+}
+
+async fn queue_scripts(
+    State(fake): State<FakeLlm>,
+    Json(scripts): Json<Vec<Script>>,
+) -> StatusCode {
+    for script in scripts {
+        fake.script(script);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn recorded(State(fake): State<FakeLlm>) -> Json<Vec<Recorded>> {
+    Json(fake.requests())
+}
+
+fn words(text: &str) -> u64 {
+    u64::try_from(text.split_whitespace().count()).unwrap_or(u64::MAX)
+}
