@@ -4,9 +4,11 @@
 //! May depend on `domain` only (plus HTTP and serde). Built so far: the event-stream parser
 //! (`sse`), the provider-neutral request and stream types (`request`, `types`), and for both
 //! wire formats the request bodies, whole responses and stream decoders (`anthropic`,
-//! `openai`). The HTTP clients, retries and fallbacks come next with the gateway.
+//! `openai`), and the HTTP client (`client`: timeouts, retries with backoff and
+//! `Retry-After`, streaming). Fallbacks across providers come with the gateway.
 
 pub mod anthropic;
+pub mod client;
 pub mod openai;
 pub mod request;
 pub mod sse;
