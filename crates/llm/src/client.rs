@@ -80,6 +80,8 @@ pub enum CallError {
     Provider(#[from] ProviderError),
     #[error("the provider's event stream is broken: {0}")]
     Stream(#[from] SseError),
+    #[error("no provider is configured for this model")]
+    NoRoute,
 }
 
 impl CallError {
@@ -94,6 +96,15 @@ impl CallError {
             _ => false,
         }
     }
+}
+
+/// A result and the route (`<provider>/<model>`) that produced it, with the routes that failed
+/// before it and why.
+#[derive(Debug)]
+pub struct Routed<T> {
+    pub value: T,
+    pub route: String,
+    pub failed: Vec<(String, String)>,
 }
 
 /// Longest `Retry-After` honoured; longer waits fail the call so fallbacks can be tried.
@@ -158,6 +169,64 @@ impl Client {
             pending: VecDeque::new(),
             finished: false,
         })
+    }
+
+    /// A whole answer from the first route that works: each route gets its own retries; a
+    /// retryable failure moves on to the next route (the model's fallbacks).
+    pub async fn complete_routed(
+        &self,
+        routes: &[crate::catalog::Route<'_>],
+        request: &ChatRequest,
+    ) -> Result<Routed<Answer>, CallError> {
+        self.routed(routes, request, |endpoint, request| async move {
+            self.complete(endpoint, &request).await
+        })
+        .await
+    }
+
+    /// A streamed answer from the first route that starts streaming (see `complete_routed`).
+    pub async fn stream_routed(
+        &self,
+        routes: &[crate::catalog::Route<'_>],
+        request: &ChatRequest,
+    ) -> Result<Routed<AnswerStream>, CallError> {
+        self.routed(routes, request, |endpoint, request| async move {
+            self.stream(endpoint, &request).await
+        })
+        .await
+    }
+
+    async fn routed<'r, T, F, Fut>(
+        &self,
+        routes: &'r [crate::catalog::Route<'r>],
+        request: &ChatRequest,
+        call: F,
+    ) -> Result<Routed<T>, CallError>
+    where
+        F: Fn(&'r Endpoint, ChatRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CallError>>,
+    {
+        let mut failed = Vec::new();
+        let mut last = None;
+        for route in routes {
+            let mut request = request.clone();
+            request.model = route.model.name.clone();
+            match call(&route.provider.endpoint, request).await {
+                Ok(value) => {
+                    return Ok(Routed {
+                        value,
+                        route: route.id.clone(),
+                        failed,
+                    })
+                }
+                Err(e) if e.retryable() => {
+                    failed.push((route.id.clone(), e.to_string()));
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(CallError::NoRoute))
     }
 
     async fn send_with_retries(

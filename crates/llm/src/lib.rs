@@ -5,9 +5,11 @@
 //! (`sse`), the provider-neutral request and stream types (`request`, `types`), and for both
 //! wire formats the request bodies, whole responses and stream decoders (`anthropic`,
 //! `openai`), and the HTTP client (`client`: timeouts, retries with backoff and
-//! `Retry-After`, streaming). Fallbacks across providers come with the gateway.
+//! `Retry-After`, streaming). The `catalog` names
+//! providers and priced models and routes a model id to it and its fallbacks.
 
 pub mod anthropic;
+pub mod catalog;
 pub mod client;
 pub mod openai;
 pub mod request;

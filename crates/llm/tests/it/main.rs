@@ -189,3 +189,57 @@ async fn unreachable_providers_fail_with_a_connection_error() {
     assert!(matches!(err, CallError::Connect(_)), "{err}");
     assert!(err.retryable());
 }
+
+#[tokio::test]
+async fn a_failing_model_falls_back_to_the_next_route_but_not_on_client_errors() {
+    use switchboard_llm::catalog::{Catalog, Model, Provider};
+    let (down, down_endpoint) = fake(Kind::OpenAi, 1, Timeouts::default()).await;
+    let (up, up_endpoint) = fake(Kind::Anthropic, 0, Timeouts::default()).await;
+    let model = |name: &str, fallbacks: &[&str]| Model {
+        name: name.into(),
+        input_usd_per_mtok: 1.0,
+        output_usd_per_mtok: 2.0,
+        fallbacks: fallbacks.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    let catalog = Catalog {
+        providers: vec![
+            Provider {
+                name: "local".into(),
+                endpoint: down_endpoint,
+                models: vec![model("gpt-test", &["cloud/claude-test"])],
+            },
+            Provider {
+                name: "cloud".into(),
+                endpoint: up_endpoint,
+                models: vec![model("claude-test", &[])],
+            },
+        ],
+        default_model: Some("local/gpt-test".into()),
+    };
+    catalog.validate().unwrap();
+    let routes = catalog.routes("default").unwrap();
+
+    down.script(Script::error(502, "bad gateway"));
+    down.script(Script::error(503, "unavailable"));
+    let routed = client().complete_routed(&routes, &request()).await.unwrap();
+    assert_eq!(routed.route, "cloud/claude-test");
+    assert_eq!(routed.value.text, "echo: Hello there");
+    assert_eq!(routed.failed.len(), 1, "{:?}", routed.failed);
+    assert_eq!(down.requests().len(), 2, "the first route used its retry");
+    assert_eq!(
+        up.requests()[0].body["model"],
+        "claude-test",
+        "each route sends its own model name"
+    );
+
+    down.script(Script::error(400, "bad request"));
+    let err = client()
+        .stream_routed(&routes, &request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Status { status: 400, .. }),
+        "{err}"
+    );
+    assert_eq!(up.requests().len(), 1, "client errors do not fall back");
+}
