@@ -41,6 +41,23 @@ fn parse_role(raw: &str) -> Option<Role> {
     raw.parse().ok()
 }
 
+/// The roles the signed-in user may hand out (none above their own), for role pickers.
+fn grantable_roles(user: &ConsoleUser) -> Vec<&'static str> {
+    let own = user.view.role.unwrap_or(Role::Viewer);
+    Role::ALL
+        .iter()
+        .filter(|r| **r <= own)
+        .map(|r| r.as_str())
+        .collect()
+}
+
+/// A form that creates something with a role: CSRF checked, role chosen; otherwise the
+/// response to send (back to `back` with a message).
+fn role_form(user: &ConsoleUser, form: &AdminForm, back: &str) -> Result<Role, Response> {
+    user.check_csrf(&form.csrf)?;
+    parse_role(&form.role).ok_or_else(|| redirect_with(back, FlashKind::Error, "Choose a role."))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct AdminForm {
     #[serde(default)]
@@ -87,16 +104,11 @@ async fn keys_render(
         Err(e) => return refused(e, "/"),
     };
     let (flashes, clear) = flash::take(headers);
-    let own = user.view.role.unwrap_or(Role::Viewer);
     let page = KeysPage {
         layout: Layout::signed_in("API keys", "/keys", flashes, user.view.clone()),
         keys,
         new_key,
-        roles: Role::ALL
-            .iter()
-            .filter(|r| **r <= own)
-            .map(|r| r.as_str())
-            .collect(),
+        roles: grantable_roles(user),
     };
     flash::finish(render(&page), clear)
 }
@@ -107,11 +119,9 @@ pub async fn keys_create(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    if let Err(p) = user.check_csrf(&form.csrf) {
-        return p;
-    }
-    let Some(role) = parse_role(&form.role) else {
-        return redirect_with("/keys", FlashKind::Error, "Choose a role.");
+    let role = match role_form(&user, &form, "/keys") {
+        Ok(role) => role,
+        Err(response) => return response,
     };
     match state
         .app
@@ -213,7 +223,6 @@ async fn members_render(
     } else {
         Vec::new()
     };
-    let own = user.view.role.unwrap_or(Role::Viewer);
     let (flashes, clear) = flash::take(headers);
     let page = MembersPage {
         layout: Layout::signed_in("Members", "/members", flashes, user.view.clone()),
@@ -222,11 +231,7 @@ async fn members_render(
         can_manage,
         invite_url,
         invite_note,
-        roles: Role::ALL
-            .iter()
-            .filter(|r| **r <= own)
-            .map(|r| r.as_str())
-            .collect(),
+        roles: grantable_roles(user),
     };
     flash::finish(render(&page), clear)
 }
@@ -237,11 +242,9 @@ pub async fn members_invite(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    if let Err(p) = user.check_csrf(&form.csrf) {
-        return p;
-    }
-    let Some(role) = parse_role(&form.role) else {
-        return redirect_with("/members", FlashKind::Error, "Choose a role.");
+    let role = match role_form(&user, &form, "/members") {
+        Ok(role) => role,
+        Err(response) => return response,
     };
     match state
         .app
