@@ -90,6 +90,10 @@ impl OidcClient {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::limited(3))
+            // Sign-ins are rare: a pooled connection is usually stale by the next one, and a
+            // provider that closed it (Node's 5 s keep-alive, proxies) would fail the sign-in
+            // with "connection closed before message completed". Connect afresh each time.
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
