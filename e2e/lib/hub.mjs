@@ -17,8 +17,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
  * `config` is the text of a `switchboard.toml`; `before` lists commands run first in the same
  * directory, e.g. `{ args: ["sso", "set-secret", "x"], input: "secret" }`.
  */
-export async function startHub({ env = {}, config, before = [] } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "sb-e2e-"));
+export async function startHub({ env = {}, config, before = [], dir: reuse } = {}) {
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), "sb-e2e-"));
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !k.startsWith("SWITCHBOARD_") && k !== "DATABASE_URL",
@@ -58,16 +58,65 @@ export async function startHub({ env = {}, config, before = [] } = {}) {
     base,
     dir,
     logs,
-    async stop() {
+    /** Stops with SIGTERM; `keep` leaves the data directory for another `startHub`. */
+    async stop({ keep = false } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
       return child.exitCode;
     },
   };
+}
+
+/** Starts `switchboard-fake-llm` on a random port; resolves with its base URL and `stop()`. */
+export async function startFakeLlm() {
+  const binary = process.env.FAKE_LLM_BIN ?? join(ROOT, "target", "debug", "switchboard-fake-llm");
+  const child = spawn(binary, ["--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = createInterface({ input: child.stdout });
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error("fake LLM did not start")), 10_000);
+    child.on("exit", (code) => reject(new Error(`fake LLM exited with ${code}`)));
+    lines.on("line", (line) => {
+      const match = line.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolveBase(match[1]);
+      }
+    });
+  });
+  return {
+    base,
+    async script(scripts) {
+      const r = await fetch(base + "/_fake/scripts", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(scripts),
+      });
+      if (r.status !== 204) throw new Error(`queueing scripts failed: ${r.status}`);
+    },
+    async requests() {
+      return (await fetch(base + "/_fake/requests")).json();
+    },
+    stop() {
+      child.kill("SIGTERM");
+    },
+  };
+}
+
+/** Signs in through the API; returns headers for further API calls (cookie + CSRF). */
+export async function apiSession(hub, { email = OWNER.email, password = OWNER.password } = {}) {
+  const response = await fetch(hub.base + "/api/v1/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  const body = await response.json();
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith("sb_session=")).split(";")[0];
+  return { cookie, "x-csrf-token": body.csrf_token, "content-type": "application/json" };
 }
 
 /** Launches headless Chromium with the flags this machine needs (no network, no sandbox). */

@@ -5,10 +5,12 @@
 //! talk to repositories. Nothing in this crate knows about HTTP.
 //!
 //! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
-//! `identity` (tenancy, sign-in, keys), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
-//! `policy`, `tools`, `approvals`, `runtime`, `gateway`, `workspace`, `fleet`.
+//! `identity` (tenancy, sign-in, keys), `gateway` (the OpenAI-compatible AI gateway: virtual
+//! keys, limits, budgets, guard, accounting), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
+//! `policy`, `tools`, `approvals`, `runtime`, `workspace`, `fleet`.
 
 pub mod audit;
+pub mod gateway;
 pub mod health;
 pub mod identity;
 pub mod mail;
@@ -31,6 +33,7 @@ pub struct App {
     pub secrets: Secrets,
     pub audit: audit::Audit,
     pub identity: identity::Identity,
+    pub gateway: gateway::Gateway,
     pub workers: Supervisor,
     pub version: &'static str,
 }
@@ -41,8 +44,17 @@ impl App {
         let audit = audit::Audit::new(store.clone(), clock.clone());
         let identity =
             identity::Identity::new(store.clone(), clock.clone(), secrets.clone(), audit.clone());
+        let gateway = gateway::Gateway::new(
+            store.clone(),
+            clock.clone(),
+            secrets.clone(),
+            audit.clone(),
+            switchboard_llm::catalog::Catalog::default(),
+            gateway::GatewayOptions::default(),
+        );
         App {
             identity,
+            gateway,
             store,
             clock,
             secrets,
@@ -59,6 +71,33 @@ impl App {
     ) -> Result<App, identity::sso::ProviderError> {
         self.identity = self.identity.with_sso(providers)?;
         Ok(self)
+    }
+
+    /// Sets the installation's model providers and gateway options (replaces the gateway;
+    /// call before [`App::start_accounting`]).
+    pub fn with_llm(
+        mut self,
+        catalog: switchboard_llm::catalog::Catalog,
+        options: gateway::GatewayOptions,
+    ) -> App {
+        self.gateway = gateway::Gateway::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.secrets.clone(),
+            self.audit.clone(),
+            catalog,
+            options,
+        );
+        self
+    }
+
+    /// Starts the writer of gateway usage records under the supervisor (drained on
+    /// shutdown).
+    pub fn start_accounting(&self) {
+        if let Some(writer) = self.gateway.accounting() {
+            self.workers
+                .spawn("usage-writer", move |shutdown| writer.run(shutdown));
+        }
     }
 
     /// Sends invites (and later notifications) by email.
@@ -80,6 +119,7 @@ impl App {
 /// dependency.
 pub mod records {
     pub use switchboard_store::{
-        ApiKeyRecord, AuditFilter, AuditRecord, InviteRecord, OrgRecord, UserRecord,
+        ApiKeyRecord, AuditFilter, AuditRecord, GatewayKeyRecord, InviteRecord, OrgRecord,
+        UsageGroup, UsageRow, UserRecord,
     };
 }

@@ -37,6 +37,64 @@ pub struct Config {
     pub smtp: SmtpConfig,
     #[serde(default, skip_serializing_if = "SsoConfig::is_empty")]
     pub sso: SsoConfig,
+    #[serde(default, skip_serializing_if = "LlmConfig::is_empty")]
+    pub llm: LlmConfig,
+}
+
+/// Model providers of the installation: `[[llm.providers]]` with `[[llm.providers.models]]`,
+/// and `llm.default_model`. API keys come from the environment (`api_key = "env:NAME"`);
+/// organisations add their own providers in the console, sealed in the vault.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_model: Option<String>,
+    /// Lets organisations add providers on loopback/private addresses.
+    #[serde(default)]
+    pub org_providers_allow_private: bool,
+    #[serde(default)]
+    pub providers: Vec<LlmProviderConfig>,
+}
+
+impl LlmConfig {
+    fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+            && self.default_model.is_none()
+            && !self.org_providers_allow_private
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmProviderConfig {
+    pub name: String,
+    /// `openai` (any OpenAI-compatible server) or `anthropic`.
+    pub kind: String,
+    pub base_url: String,
+    /// `env:NAME` reads the key from that environment variable at startup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(default = "defaults::llm_retries")]
+    pub retries: u32,
+    #[serde(default = "defaults::llm_first_byte_timeout_secs")]
+    pub first_byte_timeout_secs: u64,
+    #[serde(default = "defaults::llm_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+    #[serde(default)]
+    pub models: Vec<LlmModelConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmModelConfig {
+    pub name: String,
+    #[serde(default)]
+    pub input_usd_per_mtok: f64,
+    #[serde(default)]
+    pub output_usd_per_mtok: f64,
+    /// Other model ids (`<provider>/<model>`) tried in order when this one fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
 }
 
 /// Outgoing mail (invites). Off unless `smtp.host` is set.
@@ -194,6 +252,15 @@ mod defaults {
     pub fn sso_scopes() -> Vec<String> {
         vec!["email".to_owned(), "profile".to_owned()]
     }
+    pub fn llm_retries() -> u32 {
+        2
+    }
+    pub fn llm_first_byte_timeout_secs() -> u64 {
+        120
+    }
+    pub fn llm_idle_timeout_secs() -> u64 {
+        60
+    }
     pub fn sso_default_role() -> String {
         "viewer".to_owned()
     }
@@ -322,6 +389,12 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "secrets.master_key_file",
         env: &["SWITCHBOARD_MASTER_KEY_FILE"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "llm.default_model",
+        env: &["SWITCHBOARD_LLM_DEFAULT_MODEL"],
         kind: Kind::Text,
         secret: false,
     },
@@ -555,6 +628,7 @@ impl Config {
             return Err(ConfigError(format!("{}: {e}", name("log.level"))));
         }
         self.smtp_settings()?;
+        self.llm_catalog(&|name| std::env::var(name).ok())?;
         for provider in self.sso_providers()? {
             provider
                 .validate()
@@ -625,6 +699,77 @@ impl Config {
             });
         }
         Ok(providers)
+    }
+
+    /// The installation's model catalog, checked. `env` reads the variables that
+    /// `api_key = "env:NAME"` names.
+    pub fn llm_catalog(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<switchboard_llm::catalog::Catalog, ConfigError> {
+        use std::time::Duration;
+        use switchboard_llm::catalog::{kind_from_name, Catalog, Model, Provider};
+        use switchboard_llm::client::{Endpoint, Timeouts};
+        let mut catalog = Catalog {
+            providers: Vec::new(),
+            default_model: self.llm.default_model.clone(),
+        };
+        for p in &self.llm.providers {
+            let at = |field: &str, message: &str| {
+                ConfigError(format!("llm.providers `{}`: {field}: {message}", p.name))
+            };
+            let kind = kind_from_name(&p.kind)
+                .ok_or_else(|| at("kind", "expected openai or anthropic"))?;
+            let api_key = match p.api_key.as_deref() {
+                None | Some("") => None,
+                Some(value) => {
+                    let name = value.strip_prefix("env:").ok_or_else(|| {
+                        at(
+                            "api_key",
+                            "write `env:NAME` and put the key in that environment variable \
+                             (keys are not kept in the file)",
+                        )
+                    })?;
+                    Some(env(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+                        at(
+                            "api_key",
+                            &format!("the environment variable {name} is not set"),
+                        )
+                    })?)
+                }
+            };
+            if p.first_byte_timeout_secs == 0 || p.idle_timeout_secs == 0 {
+                return Err(at("timeouts", "must be at least 1 second"));
+            }
+            catalog.providers.push(Provider {
+                name: p.name.clone(),
+                endpoint: Endpoint {
+                    kind,
+                    base_url: p.base_url.clone(),
+                    api_key,
+                    timeouts: Timeouts {
+                        connect: Duration::from_secs(5),
+                        first_byte: Duration::from_secs(p.first_byte_timeout_secs),
+                        idle: Duration::from_secs(p.idle_timeout_secs),
+                    },
+                    retries: p.retries,
+                },
+                models: p
+                    .models
+                    .iter()
+                    .map(|m| Model {
+                        name: m.name.clone(),
+                        input_usd_per_mtok: m.input_usd_per_mtok,
+                        output_usd_per_mtok: m.output_usd_per_mtok,
+                        fallbacks: m.fallbacks.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        catalog
+            .validate()
+            .map_err(|e| ConfigError(format!("llm: {e}")))?;
+        Ok(catalog)
     }
 
     /// The database URL: `database.url`, or the SQLite file in the data directory.

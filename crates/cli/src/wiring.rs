@@ -69,6 +69,13 @@ pub fn build_app(config: &Config, store: Store, keyring: Keyring) -> Result<Arc<
     let mut app = App::new(store, Arc::new(SystemClock), keyring)
         .with_sso(providers)
         .map_err(|e| Failure::Config(e.to_string()))?;
+    let catalog = config.llm_catalog(&|name| std::env::var(name).ok())?;
+    app = app.with_llm(
+        catalog,
+        switchboard_app::gateway::GatewayOptions {
+            org_providers_allow_private: config.llm.org_providers_allow_private,
+        },
+    );
     if let (Some(smtp), Some(public_url)) = (config.smtp_settings()?, &config.public_url) {
         app = app.with_mail(switchboard_app::identity::OutgoingMail {
             mailer: switchboard_app::mail::Mailer::new(smtp),

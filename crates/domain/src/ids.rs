@@ -90,6 +90,14 @@ typed_id!(
     /// An invitation to join an organisation.
     InviteId
 );
+typed_id!(
+    /// A virtual key of the AI gateway (`sbk_...`).
+    GatewayKeyId
+);
+typed_id!(
+    /// One recorded model call.
+    UsageId
+);
 
 #[cfg(test)]
 mod tests {

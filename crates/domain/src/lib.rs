@@ -10,6 +10,8 @@ pub mod org;
 pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{ApiKeyId, AuditEventId, InviteId, OrgId, SecretId, SessionId, UserId};
+pub use ids::{
+    ApiKeyId, AuditEventId, GatewayKeyId, InviteId, OrgId, SecretId, SessionId, UsageId, UserId,
+};
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use role::{Role, RoleParseError};

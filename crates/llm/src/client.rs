@@ -82,6 +82,15 @@ pub enum CallError {
     Stream(#[from] SseError),
     #[error("no provider is configured for this model")]
     NoRoute,
+    #[error("this provider does not offer {0}")]
+    Unsupported(&'static str),
+}
+
+/// The vectors of one embeddings call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    pub input_tokens: u64,
 }
 
 impl CallError {
@@ -171,6 +180,52 @@ impl Client {
         })
     }
 
+    /// Embeddings of `input` (OpenAI-compatible providers only): one vector per text, and
+    /// the input tokens the provider counted.
+    pub async fn embed(
+        &self,
+        endpoint: &Endpoint,
+        model: &str,
+        input: &[String],
+    ) -> Result<Embeddings, CallError> {
+        if endpoint.kind != Kind::OpenAi {
+            return Err(CallError::Unsupported("embeddings"));
+        }
+        let body = serde_json::json!({"model": model, "input": input});
+        let response = self
+            .post_with_retries(endpoint, "embeddings", &body)
+            .await?;
+        let body = tokio::time::timeout(endpoint.timeouts.idle, response.bytes())
+            .await
+            .map_err(|_| CallError::Timeout("response body"))?
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        let json: Value = serde_json::from_slice(&body)
+            .map_err(|_| ProviderError::Malformed("embeddings response (not JSON)".into()))?;
+        let mut vectors = Vec::new();
+        for item in json["data"].as_array().into_iter().flatten() {
+            let vector = item["embedding"]
+                .as_array()
+                .ok_or_else(|| ProviderError::Malformed("embedding (not an array)".into()))?
+                .iter()
+                .map(|x| x.as_f64().map(|x| x as f32))
+                .collect::<Option<Vec<f32>>>()
+                .ok_or_else(|| ProviderError::Malformed("embedding value".into()))?;
+            vectors.push(vector);
+        }
+        if vectors.len() != input.len() {
+            return Err(ProviderError::Malformed(format!(
+                "embeddings response with {} vectors for {} inputs",
+                vectors.len(),
+                input.len()
+            ))
+            .into());
+        }
+        Ok(Embeddings {
+            vectors,
+            input_tokens: json["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+        })
+    }
+
     /// A whole answer from the first route that works: each route gets its own retries; a
     /// retryable failure moves on to the next route (the model's fallbacks).
     pub async fn complete_routed(
@@ -234,9 +289,22 @@ impl Client {
         endpoint: &Endpoint,
         request: &ChatRequest,
     ) -> Result<reqwest::Response, CallError> {
+        let (path, body) = match endpoint.kind {
+            Kind::Anthropic => ("messages", anthropic::request_body(request)),
+            Kind::OpenAi => ("chat/completions", openai::request_body(request)),
+        };
+        self.post_with_retries(endpoint, path, &body).await
+    }
+
+    async fn post_with_retries(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+        body: &Value,
+    ) -> Result<reqwest::Response, CallError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(endpoint, request).await {
+            match self.send_once(endpoint, path, body).await {
                 Ok(response) => return Ok(response),
                 Err(e) if e.retryable() && attempt < endpoint.retries => {
                     let wait = match &e {
@@ -261,17 +329,11 @@ impl Client {
     async fn send_once(
         &self,
         endpoint: &Endpoint,
-        request: &ChatRequest,
+        path: &str,
+        body: &Value,
     ) -> Result<reqwest::Response, CallError> {
         let base = endpoint.base_url.trim_end_matches('/');
-        let (url, body) = match endpoint.kind {
-            Kind::Anthropic => (format!("{base}/messages"), anthropic::request_body(request)),
-            Kind::OpenAi => (
-                format!("{base}/chat/completions"),
-                openai::request_body(request),
-            ),
-        };
-        let mut builder = self.http.post(url).json(&body);
+        let mut builder = self.http.post(format!("{base}/{path}")).json(body);
         builder = match (endpoint.kind, &endpoint.api_key) {
             (Kind::Anthropic, key) => {
                 let builder = builder.header("anthropic-version", "2023-06-01");

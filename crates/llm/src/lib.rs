@@ -12,6 +12,7 @@ pub mod anthropic;
 pub mod catalog;
 pub mod client;
 pub mod openai;
+pub mod openai_compat;
 pub mod request;
 pub mod sse;
 pub mod types;

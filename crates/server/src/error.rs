@@ -71,6 +71,16 @@ error_codes! {
     LastOwner => ("last_owner", CONFLICT),
     /// A single sign-on was refused (bad state, token, or no account for the person).
     SsoFailed => ("sso_failed", UNAUTHORIZED),
+    /// The gateway key has used its monthly budget; nothing was sent to the provider.
+    BudgetExceeded => ("budget_exceeded", PAYMENT_REQUIRED),
+    /// The gateway key may not use the requested model.
+    ModelNotAllowed => ("model_not_allowed", FORBIDDEN),
+    /// No such model (or no default model configured).
+    ModelNotFound => ("model_not_found", NOT_FOUND),
+    /// The guard policy blocks something in the request or the answer.
+    ContentBlocked => ("content_blocked", BAD_REQUEST),
+    /// The model provider (and every fallback) failed.
+    UpstreamError => ("upstream_error", BAD_GATEWAY),
 }
 
 impl ErrorCode {
@@ -117,6 +127,11 @@ impl ErrorCode {
             }
             ErrorCode::LastOwner => "An organisation must keep at least one owner.",
             ErrorCode::SsoFailed => "Single sign-on failed.",
+            ErrorCode::BudgetExceeded => "The monthly budget of this key is used up.",
+            ErrorCode::ModelNotAllowed => "This key may not use that model.",
+            ErrorCode::ModelNotFound => "There is no such model.",
+            ErrorCode::ContentBlocked => "The guard policy blocked this content.",
+            ErrorCode::UpstreamError => "The model provider failed.",
         }
     }
 }
@@ -206,6 +221,29 @@ impl From<switchboard_app::identity::IdentityError> for ApiError {
     }
 }
 
+impl From<switchboard_app::gateway::GatewayError> for ApiError {
+    fn from(e: switchboard_app::gateway::GatewayError) -> ApiError {
+        use switchboard_app::gateway::GatewayError as E;
+        let message = e.to_string();
+        match e {
+            E::Unauthorized => ApiError::new(ErrorCode::Unauthorized, message),
+            E::Invalid { field, .. } => ApiError::new(ErrorCode::InvalidRequest, message)
+                .with_details(serde_json::json!({ "field": field })),
+            E::ModelNotFound(_) => ApiError::new(ErrorCode::ModelNotFound, message),
+            E::ModelNotAllowed(_) => ApiError::new(ErrorCode::ModelNotAllowed, message),
+            E::RateLimited {
+                retry_after_secs, ..
+            } => ApiError::new(ErrorCode::RateLimited, message)
+                .with_details(serde_json::json!({ "retry_after_seconds": retry_after_secs })),
+            E::BudgetExceeded { .. } => ApiError::new(ErrorCode::BudgetExceeded, message),
+            E::ContentBlocked(_) => ApiError::new(ErrorCode::ContentBlocked, message),
+            E::Upstream(_) => ApiError::from_code(ErrorCode::UpstreamError),
+            E::Identity(inner) => inner.into(),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self
@@ -256,7 +294,7 @@ mod tests {
             ErrorCode::PayloadTooLarge
         );
         assert_eq!(
-            ErrorCode::for_status(StatusCode::BAD_GATEWAY),
+            ErrorCode::for_status(StatusCode::GATEWAY_TIMEOUT),
             ErrorCode::Internal
         );
         assert_eq!(

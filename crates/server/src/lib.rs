@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod gateway;
 pub mod middleware;
 pub mod state;
 pub mod web;

@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth_state;
 mod error;
+pub mod gateway;
 pub mod invites;
 pub mod memberships;
 mod migrations;
@@ -35,6 +36,10 @@ pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, ChainHead, LinkHasher};
 pub use auth_state::{AuthStateRepo, SetupCodeRecord, SsoLoginRecord, SsoSignup};
 pub use error::StoreError;
+pub use gateway::{
+    GatewayKeyRecord, GatewayKeyRepo, LlmSettingsRepo, OrgLlmSettings, OrgProviderRecord,
+    UsageGroup, UsageQuery, UsageRecord, UsageRepo, UsageRow,
+};
 pub use invites::{InviteRecord, InviteRepo};
 pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};
 pub use orgs::{OrgRecord, OrgRepo};
@@ -142,6 +147,9 @@ pub struct Store {
     pub api_keys: Arc<dyn ApiKeyRepo>,
     pub invites: Arc<dyn InviteRepo>,
     pub auth: Arc<dyn AuthStateRepo>,
+    pub gateway_keys: Arc<dyn GatewayKeyRepo>,
+    pub usage: Arc<dyn UsageRepo>,
+    pub llm_settings: Arc<dyn LlmSettingsRepo>,
 }
 
 impl fmt::Debug for Store {

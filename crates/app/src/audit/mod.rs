@@ -17,6 +17,8 @@ pub enum Actor {
     User(String),
     ApiKey(String),
     Agent(String),
+    /// A virtual key of the AI gateway.
+    GatewayKey(String),
     System,
 }
 
@@ -26,6 +28,7 @@ impl Actor {
             Actor::User(id) => ("user", Some(id.clone())),
             Actor::ApiKey(id) => ("api_key", Some(id.clone())),
             Actor::Agent(id) => ("agent", Some(id.clone())),
+            Actor::GatewayKey(id) => ("gateway_key", Some(id.clone())),
             Actor::System => ("system", None),
         }
     }
@@ -91,9 +94,22 @@ impl Audit {
     /// Appends an event to its organisation's chain. Personal data and credentials in the
     /// details are redacted first, so the log never holds a password, key or token.
     pub async fn record(&self, event: NewEvent) -> Result<AuditEventId, AuditError> {
+        let record = self.prepare(event);
+        // The store fills in seq and prev_hash under the chain's lock and hashes with our rule.
+        let stored = self
+            .store
+            .audit
+            .append(record, &chain::GENESIS, &chain::link_hash)
+            .await?;
+        Ok(stored.id)
+    }
+
+    /// The record of an event, ready to be linked into its chain by the store (for writers
+    /// that append in batches, such as gateway accounting). Details are guarded here.
+    pub fn prepare(&self, event: NewEvent) -> AuditRecord {
         let details = guard_details(&event.details);
         let (actor_kind, actor_id) = event.actor.parts();
-        let record = AuditRecord {
+        AuditRecord {
             id: AuditEventId::generate(self.clock.as_ref()),
             org_id: event.org,
             seq: 0,
@@ -106,14 +122,7 @@ impl Audit {
             details,
             prev_hash: Vec::new(),
             hash: Vec::new(),
-        };
-        // The store fills in seq and prev_hash under the chain's lock and hashes with our rule.
-        let stored = self
-            .store
-            .audit
-            .append(record, &chain::GENESIS, &chain::link_hash)
-            .await?;
-        Ok(stored.id)
+        }
     }
 
     /// Recomputes one chain (or every chain) and reports the first broken link.

@@ -108,6 +108,7 @@ async fn announce_setup(app: &switchboard_app::App, console: &str) -> Result<(),
 }
 
 fn start_workers(app: &switchboard_app::App) {
+    app.start_accounting();
     let identity = app.identity.clone();
     app.workers
         .spawn_periodic("identity-upkeep", Duration::from_secs(3600), move || {

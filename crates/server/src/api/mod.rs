@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod gateway;
 pub mod health;
 mod json;
 pub mod members;
@@ -37,7 +38,8 @@ use crate::state::AppState;
         (name = "identity", description = "Setup, sign-in, the caller's account, API keys"),
         (name = "organization", description = "The current organisation: members, invites, settings"),
         (name = "operator", description = "Platform operators manage organisations"),
-        (name = "audit", description = "The tamper-evident audit log")
+        (name = "audit", description = "The tamper-evident audit log"),
+        (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models")
     )
 )]
 struct ApiDoc;
@@ -70,6 +72,15 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(members::settings, members::update_settings))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(gateway::create_key, gateway::list_keys))
+        .routes(routes!(gateway::revoke_key))
+        .routes(routes!(gateway::usage))
+        .routes(routes!(gateway::platform_usage))
+        .routes(routes!(gateway::settings, gateway::update_settings))
+        .routes(routes!(gateway::save_provider, gateway::delete_provider))
+        .routes(routes!(crate::gateway::chat_completions))
+        .routes(routes!(crate::gateway::models))
+        .routes(routes!(crate::gateway::embeddings))
         .split_for_parts();
     (router, spec)
 }

@@ -13,6 +13,11 @@ const DURATION_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Gateway overhead is measured in fractions of a millisecond.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.002, 0.005, 0.01, 0.05,
+];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// The process-wide Prometheus recorder (installed on first use).
@@ -23,6 +28,11 @@ pub fn handle() -> Option<PrometheusHandle> {
                 .set_buckets_for_metric(
                     Matcher::Full("http_request_duration_seconds".to_owned()),
                     DURATION_BUCKETS,
+                )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("switchboard_gateway_overhead_seconds".to_owned()),
+                    OVERHEAD_BUCKETS,
                 )
                 .ok()?;
             match builder.install_recorder() {

@@ -25,6 +25,8 @@ enum Need {
     Tenant(u8),
     /// A platform operator.
     Operator,
+    /// A gateway key (`sbk_...`); no session or API key is one.
+    GatewayKey,
 }
 
 fn requirement(method: &str, path: &str) -> Option<Need> {
@@ -54,6 +56,14 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
             "/api/v1/organizations/{slug}/suspend" | "/api/v1/organizations/{slug}/resume",
         ) => Operator,
         ("delete", "/api/v1/organizations/{slug}") => Operator,
+        ("get" | "post", "/api/v1/gateway/keys") => Tenant(2),
+        ("delete", "/api/v1/gateway/keys/{id}") => Tenant(2),
+        ("get", "/api/v1/usage" | "/api/v1/llm/settings") => Tenant(2),
+        ("put", "/api/v1/llm/settings") => Tenant(2),
+        ("put" | "delete", "/api/v1/llm/providers/{name}") => Tenant(2),
+        ("get", "/api/v1/platform/usage") => Operator,
+        ("post", "/v1/chat/completions" | "/v1/embeddings") => GatewayKey,
+        ("get", "/v1/models") => GatewayKey,
         _ => return None,
     })
 }
@@ -84,6 +94,7 @@ fn expected(need: Need, who: &Who, targets_acme_resource: bool) -> Outcome {
     match need {
         Need::Public => Allowed,
         Need::SetupOnce => Code(403, "invalid_setup_code"),
+        Need::GatewayKey => Code(401, "unauthorized"),
         _ if anonymous => Code(401, "unauthorized"),
         Need::Signed => Allowed,
         Need::Session if who.session => Allowed,
@@ -168,6 +179,14 @@ async fn fixture(server: &TestServer) -> Fixture {
             Some(json!({"email": "later@acme.test", "role": "viewer"})),
         )
         .await;
+    let (_, gateway_key) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/gateway/keys",
+            Some(json!({"name": "target"})),
+        )
+        .await;
     let (_, members) = server
         .send(&owner, Method::GET, "/api/v1/members", None)
         .await;
@@ -195,6 +214,11 @@ async fn fixture(server: &TestServer) -> Fixture {
         ("{slug}", "tmp".to_owned()),
         ("api-key", key["id"].as_str().unwrap().to_owned()),
         ("invite", invite["id"].as_str().unwrap().to_owned()),
+        (
+            "gateway-key",
+            gateway_key["id"].as_str().unwrap().to_owned(),
+        ),
+        ("{name}", "matrix-provider".to_owned()),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -276,6 +300,14 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({"require_totp": false, "allow_sso_signup": false})
         }
         ("post", "/api/v1/organizations") => json!({"name": "Matrix", "slug": "matrix"}),
+        ("post", "/api/v1/gateway/keys") => json!({"name": "matrix"}),
+        ("put", "/api/v1/llm/settings") => json!({}),
+        ("put", "/api/v1/llm/providers/{name}") => json!({"kind": "openai",
+            "base_url": "https://llm.example.com/v1", "models": [{"name": "m"}]}),
+        ("post", "/v1/chat/completions") => {
+            json!({"model": "default", "messages": [{"role": "user", "content": "x"}]})
+        }
+        ("post", "/v1/embeddings") => json!({"model": "default", "input": "x"}),
         _ => return None,
     })
 }
@@ -291,9 +323,11 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
             let key = match (seg, path.contains("api-keys"), path.contains("invites")) {
                 ("{id}", true, _) => "api-key",
                 ("{id}", _, true) => "invite",
+                ("{id}", _, _) if path.contains("gateway/keys") => "gateway-key",
                 (other, _, _) => other,
             };
-            targets_acme |= key != "{slug}";
+            // `{slug}` names any organisation; `{name}` is a provider of the caller's own.
+            targets_acme |= key != "{slug}" && key != "{name}";
             params[key].clone()
         })
         .collect::<Vec<_>>()

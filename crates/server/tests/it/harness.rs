@@ -36,6 +36,7 @@ impl TestServer {
             Arc::new(SystemClock),
             keyring,
         )));
+        app.start_accounting();
         let router = switchboard_server::router(app.clone(), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -15,6 +15,7 @@ mod authz;
 mod console;
 mod errors;
 mod fake_idp;
+mod gateway;
 mod health;
 mod identity;
 mod layers;

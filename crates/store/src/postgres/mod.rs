@@ -66,7 +66,10 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         sessions: db.clone(),
         api_keys: db.clone(),
         invites: db.clone(),
-        auth: db,
+        auth: db.clone(),
+        gateway_keys: db.clone(),
+        usage: db.clone(),
+        llm_settings: db,
     })
 }
 
@@ -79,8 +82,34 @@ crate::sql::sessions::session_repo!(PgDb);
 crate::sql::api_keys::api_key_repo!(PgDb);
 crate::sql::invites::invite_repo!(PgDb);
 crate::sql::auth_state::auth_state_repo!(PgDb);
+crate::sql::gateway::gateway_repos!(PgDb);
 
 impl PgDb {
+    /// A batch of usage records with their audit events in one transaction, holding the audit
+    /// chain lock of every organisation in the batch (taken in a fixed order, so two batches
+    /// cannot deadlock).
+    async fn record_calls_locked(
+        &self,
+        calls: Vec<(crate::UsageRecord, crate::AuditRecord)>,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<u64, StoreError> {
+        let mut orgs: Vec<String> = calls.iter().map(|(_, e)| e.org_id.to_string()).collect();
+        orgs.sort();
+        orgs.dedup();
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        for org in orgs {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+                .bind(format!("audit:{org}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
+        Ok(crate::sql::gateway::record_calls_in_transaction!(
+            tx, calls, genesis, hasher
+        ))
+    }
+
     /// A transaction-scoped advisory lock per organisation serialises appends to one chain
     /// across every replica; other chains proceed in parallel.
     async fn append_locked(

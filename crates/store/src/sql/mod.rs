@@ -9,6 +9,7 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod auth_state;
+pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;
 pub(crate) mod orgs;

@@ -67,7 +67,10 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         sessions: db.clone(),
         api_keys: db.clone(),
         invites: db.clone(),
-        auth: db,
+        auth: db.clone(),
+        gateway_keys: db.clone(),
+        usage: db.clone(),
+        llm_settings: db,
     })
 }
 
@@ -80,8 +83,27 @@ crate::sql::sessions::session_repo!(SqliteDb);
 crate::sql::api_keys::api_key_repo!(SqliteDb);
 crate::sql::invites::invite_repo!(SqliteDb);
 crate::sql::auth_state::auth_state_repo!(SqliteDb);
+crate::sql::gateway::gateway_repos!(SqliteDb);
 
 impl SqliteDb {
+    /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.
+    async fn record_calls_locked(
+        &self,
+        calls: Vec<(crate::UsageRecord, crate::AuditRecord)>,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<u64, StoreError> {
+        use sqlx::Connection as _;
+        let mut conn = self.writer.acquire().await.map_err(StoreError::from_sqlx)?;
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(crate::sql::gateway::record_calls_in_transaction!(
+            tx, calls, genesis, hasher
+        ))
+    }
+
     /// `BEGIN IMMEDIATE` takes SQLite's write lock up front, so no other writer (in this or
     /// another process) can append between reading the head and inserting.
     async fn append_locked(

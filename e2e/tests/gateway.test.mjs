@@ -1,0 +1,109 @@
+// The AI gateway as other software uses it: the official `openai` Python package, unchanged,
+// against the real binary and the fake provider (e2e/openai/sdk_check.py); and accounting
+// parity — after a burst of calls cut short by SIGTERM, the usage records count exactly the
+// calls that were answered (the graceful stop flushes the queue; nothing lost or doubled).
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { apiSession, setupViaApi, startFakeLlm, startHub } from "../lib/hub.mjs";
+
+const PYTHON = process.env.OPENAI_PYTHON ?? "python3";
+let fake;
+let hub;
+let session;
+
+const config = (fakeBase) => `
+[llm]
+default_model = "local/gpt-test"
+
+[[llm.providers]]
+name = "local"
+kind = "openai"
+base_url = "${fakeBase}/v1"
+api_key = "env:LOCAL_LLM_KEY"
+[[llm.providers.models]]
+name = "gpt-test"
+input_usd_per_mtok = 1.0
+output_usd_per_mtok = 2.0
+`;
+
+async function createKey(name) {
+  const response = await fetch(hub.base + "/api/v1/gateway/keys", {
+    method: "POST",
+    headers: session,
+    body: JSON.stringify({ name }),
+  });
+  assert.equal(response.status, 201, await response.clone().text());
+  return (await response.json()).key;
+}
+
+before(async () => {
+  fake = await startFakeLlm();
+  hub = await startHub({ config: config(fake.base), env: { LOCAL_LLM_KEY: "upstream-key" } });
+  await setupViaApi(hub);
+  session = await apiSession(hub);
+});
+
+after(async () => {
+  await hub?.stop();
+  fake?.stop();
+});
+
+test("the official openai Python package works unchanged against the gateway", async () => {
+  const key = await createKey("python sdk");
+  const run = spawnSync(PYTHON, [resolve(import.meta.dirname, "..", "openai", "sdk_check.py")], {
+    env: { ...process.env, SWITCHBOARD_GATEWAY_URL: hub.base, SWITCHBOARD_GATEWAY_KEY: key, FAKE_LLM_URL: fake.base },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 0, `sdk_check.py failed:\n${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /openai SDK checks passed/);
+  // The provider saw the installation's key, never the client's gateway key.
+  const seen = await fake.requests();
+  assert.ok(seen.length >= 4);
+  for (const r of seen.filter((r) => r.path === "/v1/chat/completions")) {
+    assert.ok(r.headers.some(([n, v]) => n === "authorization" && v === "Bearer upstream-key"));
+    assert.ok(!JSON.stringify(r).includes(key));
+  }
+});
+
+test("usage records match the answered calls exactly, also across a SIGTERM mid-run", async () => {
+  const key = await createKey("parity");
+  const usageBefore = await totalRequests();
+  // Slow answers keep calls in flight when the signal arrives.
+  await fake.script(Array.from({ length: 400 }, () => ({ text: "ok", delay_ms: 30 })));
+  const call = () =>
+    fetch(hub.base + "/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "local/gpt-test", messages: [{ role: "user", content: "count me" }] }),
+    }).then(
+      async (r) => ({ status: r.status, body: await r.text() }),
+      () => ({ status: 0 }),
+    );
+  // Wave one completes; wave two is cut by SIGTERM after a short while.
+  const first = await Promise.all(Array.from({ length: 100 }, call));
+  assert.ok(first.every((r) => r.status === 200), "the first wave is all answered");
+  const second = Array.from({ length: 300 }, (_, i) =>
+    new Promise((r) => setTimeout(r, i)).then(call),
+  );
+  await new Promise((r) => setTimeout(r, 120));
+  const dir = hub.dir;
+  const stopping = hub.stop({ keep: true });
+  const results = [...first, ...(await Promise.all(second))];
+  assert.equal(await stopping, 0, "the hub stops cleanly");
+  const answered = results.filter((r) => r.status === 200).length;
+  assert.ok(answered > 100 && answered < 400, `some calls were cut off (${answered} answered)`);
+
+  hub = await startHub({ config: config(fake.base), env: { LOCAL_LLM_KEY: "upstream-key" }, dir });
+  session = await apiSession(hub);
+  assert.equal((await totalRequests()) - usageBefore, answered, "one usage record per answered call");
+});
+
+async function totalRequests() {
+  const response = await fetch(hub.base + "/api/v1/usage?group_by=model", { headers: session });
+  assert.equal(response.status, 200);
+  return (await response.json()).reduce((n, row) => n + row.requests, 0);
+}
