@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,6 +18,7 @@ use switchboard_llm::openai_compat::{self, ChunkWriter};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::middleware::timing::RequestStart;
 use crate::state::AppState;
 
 pub const OVERHEAD_HEADER: &str = "x-switchboard-overhead-ms";
@@ -44,6 +45,11 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
             format!("The body is not valid JSON: {e}"),
         )
     })
+}
+
+/// When the request entered the hub (the outermost layer's stamp).
+fn start_of(stamp: Option<Extension<RequestStart>>) -> Instant {
+    stamp.map_or_else(Instant::now, |Extension(RequestStart(at))| at)
 }
 
 fn with_overhead(mut response: Response, overhead: Duration) -> Response {
@@ -73,10 +79,11 @@ fn created(state: &AppState) -> i64 {
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
+    stamp: Option<Extension<RequestStart>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
+    let started = start_of(stamp);
     let key = bearer(&headers)?;
     let chat = openai_compat::parse_chat_request(&json_body(&body)?)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.0))?;
@@ -158,9 +165,10 @@ fn sse_events(
     ))]
 pub async fn models(
     State(state): State<AppState>,
+    stamp: Option<Extension<RequestStart>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
+    let started = start_of(stamp);
     let key = bearer(&headers)?;
     let ids = state.app.gateway.models_for_key(&key).await?;
     Ok(with_overhead(
@@ -179,10 +187,11 @@ pub async fn models(
     ))]
 pub async fn embeddings(
     State(state): State<AppState>,
+    stamp: Option<Extension<RequestStart>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
+    let started = start_of(stamp);
     let key = bearer(&headers)?;
     let (model, input) = openai_compat::parse_embeddings_request(&json_body(&body)?)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.0))?;

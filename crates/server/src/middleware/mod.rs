@@ -1,4 +1,4 @@
-//! The tower layers every request passes through, outermost first: request id, tracing,
+//! The tower layers every request passes through, outermost first: timing, request id, tracing,
 //! metrics, panic catching, error bodies, security headers, compression, timeout and body
 //! limit. `crate::router` assembles them in that order.
 
@@ -6,3 +6,4 @@ pub mod error_bodies;
 pub mod metrics;
 pub mod request_id;
 pub mod security_headers;
+pub mod timing;

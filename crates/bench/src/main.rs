@@ -1,0 +1,398 @@
+//! `switchboard-bench gateway`: the gateway's overhead, measured in one run against the fake
+//! provider on loopback — the same requests sent directly to the provider (the baseline) and
+//! through the hub with every layer on (key lookup, rate limits, budget, guard on prompt and
+//! answer, usage record and audit event per call).
+//!
+//! Phases: c=1 (sequential) for a latency comparison, then open-loop fixed rates (requests are
+//! started on schedule whether or not earlier ones finished) for a few seconds each. Overhead
+//! per call is the hub's own `x-switchboard-overhead-ms` (total time minus time waiting for
+//! the provider). Prints p50/p99 and the highest rate sustained without errors and with p99
+//! overhead ≤ 1 ms.
+//!
+//! Usage: `switchboard-bench gateway [--database sqlite|postgres] [--seconds N]
+//! [--rates 500,1000,...] [--sequential N]` (default: a temporary SQLite database;
+//! `postgres` creates and drops its own database through `TEST_DATABASE_URL`, like the tests).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line benchmark reports on the terminal"
+)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use switchboard_app::App;
+use switchboard_fake_llm::FakeLlm;
+use switchboard_llm::catalog::{Catalog, Model, Provider};
+use switchboard_llm::client::{Endpoint, Kind, Timeouts};
+use switchboard_store::testing::TestDb;
+
+struct Options {
+    postgres: bool,
+    seconds: u64,
+    rates: Vec<u32>,
+    sequential: usize,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("gateway") => {}
+        _ => return Err("usage: switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]".into()),
+    }
+    let mut options = Options {
+        postgres: false,
+        seconds: 5,
+        rates: vec![500, 1000, 2000, 3000, 4000],
+        sequential: 2000,
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--database" => options.postgres = value == "postgres",
+            "--seconds" => options.seconds = value.parse().map_err(|_| "--seconds: a number")?,
+            "--sequential" => {
+                options.sequential = value.parse().map_err(|_| "--sequential: a number")?
+            }
+            "--rates" => {
+                options.rates = value
+                    .split(',')
+                    .map(|r| r.trim().parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| "--rates: numbers separated by commas")?
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+fn body() -> Value {
+    json!({"model": "local/gpt-test", "messages": [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Summarise the ticket from ada@example.com about the printer on floor 3."}
+    ]})
+}
+
+/// One call: client-side latency and the hub's overhead header (if any).
+struct Sample {
+    ok: bool,
+    latency_ms: f64,
+    overhead_ms: Option<f64>,
+}
+
+async fn call(client: &reqwest::Client, url: &str, key: Option<&str>, body: &Value) -> Sample {
+    let started = Instant::now();
+    let mut request = client.post(url).json(body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let ok = response.status().is_success();
+            let overhead_ms = response
+                .headers()
+                .get("x-switchboard-overhead-ms")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let ok = ok && response.bytes().await.is_ok();
+            Sample {
+                ok,
+                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                overhead_ms,
+            }
+        }
+        Err(_) => Sample {
+            ok: false,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            overhead_ms: None,
+        },
+    }
+}
+
+/// Starts requests at `rate` per second for `seconds`, open loop; returns every sample.
+async fn at_rate(
+    client: &reqwest::Client,
+    url: &str,
+    key: Option<&str>,
+    rate: u32,
+    seconds: u64,
+) -> (Vec<Sample>, f64) {
+    let total = u64::from(rate) * seconds;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let started = tokio::time::Instant::now();
+    let mut handles = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        tokio::time::sleep_until(started + interval.mul_f64(i as f64)).await;
+        let (client, url, key) = (client.clone(), url.to_owned(), key.map(str::to_owned));
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "load generator tasks end with the run"
+        )]
+        handles.push(tokio::spawn(async move {
+            call(&client, &url, key.as_deref(), &body()).await
+        }));
+    }
+    let mut samples = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(sample) = h.await {
+            samples.push(sample);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    (samples, total as f64 / elapsed)
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    // The fake provider, in this process, on loopback.
+    let fake = FakeLlm::new();
+    let upstream = fake
+        .start()
+        .await
+        .map_err(|e| format!("fake provider: {e}"))?;
+
+    // The hub: a fresh database, the real router with every layer.
+    let db = if options.postgres {
+        TestDb::postgres().await.ok_or(
+            "--database postgres needs TEST_DATABASE_URL (a server to create a database on)",
+        )?
+    } else {
+        TestDb::sqlite().await
+    };
+    let backend = db.store().backend;
+    let catalog = Catalog {
+        providers: vec![Provider {
+            name: "local".into(),
+            endpoint: Endpoint {
+                kind: Kind::OpenAi,
+                base_url: format!("{upstream}/v1"),
+                api_key: Some("bench".into()),
+                timeouts: Timeouts::default(),
+                retries: 0,
+            },
+            models: vec![Model {
+                name: "gpt-test".into(),
+                input_usd_per_mtok: 1.0,
+                output_usd_per_mtok: 2.0,
+                fallbacks: vec![],
+            }],
+        }],
+        default_model: Some("local/gpt-test".into()),
+    };
+    let keyring = switchboard_app::secrets::Keyring::new(
+        switchboard_app::secrets::MasterKey::generate(),
+        vec![],
+    );
+    let app = Arc::new(
+        App::new(
+            db.store(),
+            Arc::new(switchboard_domain::SystemClock),
+            keyring,
+        )
+        .with_llm(catalog, Default::default()),
+    );
+    app.start_accounting();
+    let router = switchboard_server::router(app.clone(), Default::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let hub = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    app.workers.spawn("http", move |shutdown| async move {
+        let _ = switchboard_server::serve(listener, router, shutdown.cancelled_owned()).await;
+    });
+
+    // Setup, an owner session and a gateway key with limits and a budget (all layers on).
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    app.identity
+        .prepare_setup(Some("BENCH-CODE"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let setup = client
+        .post(format!("{hub}/api/v1/setup"))
+        .json(&json!({"setup_code": "BENCH-CODE", "organization": {"name": "Bench", "slug": "bench"},
+                      "owner": {"email": "bench@example.com", "name": "Bench", "password": "correct horse battery staple"}}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if setup.status().as_u16() != 201 {
+        return Err(format!("setup failed: {}", setup.status()));
+    }
+    let login = client
+        .post(format!("{hub}/api/v1/auth/login"))
+        .json(&json!({"email": "bench@example.com", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("sb_session="))
+        .and_then(|v| v.split(';').next())
+        .ok_or("no session cookie")?
+        .to_owned();
+    let csrf = login.json::<Value>().await.map_err(|e| e.to_string())?["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let created: Value = client
+        .post(format!("{hub}/api/v1/gateway/keys"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&json!({"name": "bench", "rpm": 10_000_000, "tpm": 1_000_000_000u64, "monthly_budget_usd": 1_000_000.0}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = created["key"].as_str().ok_or("no gateway key")?.to_owned();
+    let direct_url = format!("{upstream}/v1/chat/completions");
+    let gateway_url = format!("{hub}/v1/chat/completions");
+
+    println!("switchboard-bench gateway — {backend}, fake provider on loopback, every layer on");
+    println!(
+        "(key lookup, rate limits, budget, guard on prompt and answer, usage + audit per call)\n"
+    );
+
+    // Warm up both paths.
+    for _ in 0..200 {
+        call(&client, &direct_url, None, &body()).await;
+        call(&client, &gateway_url, Some(&key), &body()).await;
+    }
+
+    // c = 1.
+    let n = options.sequential;
+    let mut direct = Vec::with_capacity(n);
+    let mut through = Vec::with_capacity(n);
+    let mut overhead = Vec::with_capacity(n);
+    for _ in 0..n {
+        direct.push(call(&client, &direct_url, None, &body()).await.latency_ms);
+        let s = call(&client, &gateway_url, Some(&key), &body()).await;
+        through.push(s.latency_ms);
+        overhead.extend(s.overhead_ms);
+    }
+    let (direct, through, overhead) = (sorted(direct), sorted(through), sorted(overhead));
+    println!("c=1, {n} requests each:");
+    println!(
+        "  direct   p50 {:.3} ms  p99 {:.3} ms",
+        percentile(&direct, 50.0),
+        percentile(&direct, 99.0)
+    );
+    println!(
+        "  gateway  p50 {:.3} ms  p99 {:.3} ms   (ratio p50 {:.2}x)",
+        percentile(&through, 50.0),
+        percentile(&through, 99.0),
+        percentile(&through, 50.0) / percentile(&direct, 50.0)
+    );
+    println!(
+        "  overhead p50 {:.3} ms  p99 {:.3} ms  (x-switchboard-overhead-ms)\n",
+        percentile(&overhead, 50.0),
+        percentile(&overhead, 99.0)
+    );
+
+    // Fixed rates, open loop.
+    println!(
+        "fixed rates, {} s each:\n  {:>6}  {:>9}  {:>7}  {:>12}  {:>12}  {:>12}  {:>12}",
+        options.seconds,
+        "rate",
+        "achieved",
+        "errors",
+        "direct p99",
+        "gateway p99",
+        "overhead p50",
+        "overhead p99"
+    );
+    let mut best = None;
+    for &rate in &options.rates {
+        let (d, _) = at_rate(&client, &direct_url, None, rate, options.seconds).await;
+        let (g, achieved) = at_rate(&client, &gateway_url, Some(&key), rate, options.seconds).await;
+        let errors = g.iter().filter(|s| !s.ok).count() + d.iter().filter(|s| !s.ok).count();
+        let d99 = percentile(&sorted(d.iter().map(|s| s.latency_ms).collect()), 99.0);
+        let g99 = percentile(&sorted(g.iter().map(|s| s.latency_ms).collect()), 99.0);
+        let o = sorted(g.iter().filter_map(|s| s.overhead_ms).collect());
+        let (o50, o99) = (percentile(&o, 50.0), percentile(&o, 99.0));
+        println!(
+            "  {rate:>6}  {achieved:>9.0}  {errors:>7}  {d99:>9.3} ms  {g99:>9.3} ms  {o50:>9.3} ms  {o99:>9.3} ms"
+        );
+        if errors == 0 && o99 <= 1.0 && achieved >= f64::from(rate) * 0.95 {
+            best = Some(rate);
+        }
+    }
+    match best {
+        Some(rate) => println!(
+            "\nhighest rate sustained with p99 overhead <= 1 ms and no errors: {rate} requests/s"
+        ),
+        None => println!("\nno rate met p99 overhead <= 1 ms without errors"),
+    }
+
+    let flushed = app.gateway.flush_usage(Duration::from_secs(30)).await;
+    let org = app
+        .store
+        .orgs
+        .get_by_slug("bench")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no org")?;
+    let records = app
+        .store
+        .usage
+        .count(org.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("usage records written: {records} (queue flushed: {flushed})");
+    app.workers.shutdown(Duration::from_secs(10)).await;
+    drop(db);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
