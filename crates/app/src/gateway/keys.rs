@@ -53,10 +53,23 @@ pub(super) struct KeyCache {
 }
 
 impl KeyCache {
+    /// The cached key. When it is due for a refresh, the first caller gets `None` (and reads
+    /// the database) while everyone else keeps using the cached record until it is replaced,
+    /// so an expiry never sends every concurrent call to the database at once.
     fn get(&self, hash: &[u8]) -> Option<Arc<GatewayKeyRecord>> {
-        let entries = self.entries.lock().ok()?;
-        let (record, at) = entries.get(hash)?;
-        (at.elapsed() < KEY_CACHE_TTL).then(|| record.clone())
+        let mut entries = self.entries.lock().ok()?;
+        let (record, at) = entries.get_mut(hash)?;
+        if at.elapsed() < KEY_CACHE_TTL {
+            return Some(record.clone());
+        }
+        *at = Instant::now();
+        None
+    }
+
+    fn forget_hash(&self, hash: &[u8]) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(hash);
+        }
     }
 
     fn put(&self, hash: Vec<u8>, record: Arc<GatewayKeyRecord>) {
@@ -221,17 +234,17 @@ impl Gateway {
             Some(record) => record,
             None => {
                 let store = &self.inner.store;
-                let record = store
-                    .gateway_keys
-                    .get_by_hash(&hash)
-                    .await?
-                    .ok_or(GatewayError::Unauthorized)?;
+                let Some(record) = store.gateway_keys.get_by_hash(&hash).await? else {
+                    self.inner.keys.forget_hash(&hash);
+                    return Err(GatewayError::Unauthorized);
+                };
                 let org_active = store
                     .orgs
                     .get(record.org_id)
                     .await?
                     .is_some_and(|o| o.status == OrgStatus::Active);
                 if !org_active {
+                    self.inner.keys.forget_hash(&hash);
                     return Err(GatewayError::Unauthorized);
                 }
                 let now = self.inner.clock.now();

@@ -134,11 +134,19 @@ impl Limits {
         }
     }
 
-    /// The key's known spend this month, if it was read recently enough.
+    /// The key's known spend this month. When it is due to be read again, the first caller
+    /// gets `None` (and reads the database) while the others keep the known value meanwhile.
     pub(super) fn cached_spend(&self, key: GatewayKeyId, month: Timestamp) -> Option<f64> {
-        let all = self.spend.lock().ok()?;
-        let spend = all.get(&key)?;
-        (spend.month == month && spend.read_at.elapsed() < SPEND_REFRESH).then_some(spend.usd)
+        let mut all = self.spend.lock().ok()?;
+        let spend = all.get_mut(&key)?;
+        if spend.month != month {
+            return None;
+        }
+        if spend.read_at.elapsed() >= SPEND_REFRESH {
+            spend.read_at = Instant::now();
+            return None;
+        }
+        Some(spend.usd)
     }
 
     /// Stores the spend just read from the database.

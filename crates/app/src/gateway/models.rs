@@ -48,10 +48,16 @@ impl ModelCache {
         &self.installation
     }
 
+    /// The cached models; when due for a refresh, one caller gets `None` and rebuilds them
+    /// while the others keep the cached ones (no stampede on expiry).
     fn get(&self, org: OrgId) -> Option<Arc<OrgModels>> {
-        let orgs = self.orgs.lock().ok()?;
-        let (models, at) = orgs.get(&org)?;
-        (at.elapsed() < MODELS_TTL).then(|| models.clone())
+        let mut orgs = self.orgs.lock().ok()?;
+        let (models, at) = orgs.get_mut(&org)?;
+        if at.elapsed() < MODELS_TTL {
+            return Some(models.clone());
+        }
+        *at = Instant::now();
+        None
     }
 
     fn put(&self, org: OrgId, models: Arc<OrgModels>) {
