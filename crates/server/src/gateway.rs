@@ -24,18 +24,12 @@ use crate::state::AppState;
 pub const OVERHEAD_HEADER: &str = "x-switchboard-overhead-ms";
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "Send a gateway key: Authorization: Bearer sbk_...",
-            )
-        })
+    crate::auth::bearer(headers).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "Send a gateway key: Authorization: Bearer sbk_...",
+        )
+    })
 }
 
 fn json_body(body: &Bytes) -> Result<Value, ApiError> {

@@ -58,7 +58,7 @@ pub async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Calle
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
     let identity = &state.app.identity;
-    let caller = if let Some(bearer) = bearer(parts) {
+    let caller = if let Some(bearer) = bearer(&parts.headers) {
         let principal = identity
             .authenticate_api_key(&bearer)
             .await?
@@ -87,8 +87,9 @@ pub async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Calle
     Ok(caller)
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
