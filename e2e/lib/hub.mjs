@@ -208,3 +208,21 @@ export async function totpCode(secretBase32, offset = 0) {
   const binary = (digest.readUInt32BE(at) & 0x7fffffff) % 1_000_000;
   return String(binary).padStart(6, "0");
 }
+
+/**
+ * A new, empty PostgreSQL database on the server of `TEST_DATABASE_URL` (made with `psql`),
+ * or `null` when that variable is not set. `drop()` removes it again.
+ */
+export function freshPostgres() {
+  const admin = process.env.TEST_DATABASE_URL;
+  if (!admin) return null;
+  const name = `sb_e2e_${process.pid}_${Date.now()}`;
+  const psql = (sql) => {
+    const run = spawnSync("psql", [admin, "-v", "ON_ERROR_STOP=1", "-qc", sql], { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
+  };
+  psql(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

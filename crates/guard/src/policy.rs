@@ -22,6 +22,30 @@ pub enum Action {
     Off,
 }
 
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Redact,
+        Action::Mask,
+        Action::Block,
+        Action::Flag,
+        Action::Off,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Redact => "redact",
+            Action::Mask => "mask",
+            Action::Block => "block",
+            Action::Flag => "flag",
+            Action::Off => "off",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// An organisation's guard policy: one action per kind, plus whether placeholders in answers
 /// are turned back into the original values before a person sees them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,5 +122,15 @@ mod tests {
         assert_eq!(json["actions"]["payment_card"], "mask");
         let back: Policy = serde_json::from_value(json).unwrap();
         assert_eq!(back.action(Kind::Iban), Action::Mask);
+    }
+
+    #[test]
+    fn action_names_match_their_serialised_form() {
+        for action in Action::ALL {
+            let json = serde_json::to_value(action).unwrap();
+            assert_eq!(json, action.as_str());
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("shred"), None);
     }
 }

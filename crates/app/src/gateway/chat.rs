@@ -272,28 +272,14 @@ impl Gateway {
     ) -> Result<(Meter, Vec<String>), GatewayError> {
         let key = self.authenticate(bearer).await?;
         let models = self.org_models(key.org_id).await?;
-        let routes: Vec<String> = match models.catalog.routes(model) {
-            Ok(routes) => routes.into_iter().map(|r| r.id).collect(),
-            Err(switchboard_llm::catalog::CatalogError::NoDefault) => {
-                return Err(GatewayError::ModelNotFound(
-                    "No default model is configured; name a model such as `<provider>/<model>`, \
-                     or set a default in Settings → Models."
-                        .into(),
-                ))
-            }
-            Err(e) => return Err(GatewayError::ModelNotFound(e.to_string())),
-        };
-        let resolved = routes.first().cloned().unwrap_or_default();
-        if !key.models.is_empty() && !key.models.contains(&resolved) {
-            return Err(GatewayError::ModelNotAllowed(resolved));
-        }
         let now = self.inner.clock.now();
+        // From here every outcome is metered: refusals are usage records too.
         let mut meter = Meter {
             gateway: self.clone(),
             key: key.clone(),
-            models,
+            models: models.clone(),
             endpoint,
-            model: resolved,
+            model: model.to_owned(),
             stream,
             at: now,
             month: month_start(now),
@@ -305,6 +291,29 @@ impl Gateway {
             cached: false,
             done: false,
         };
+        let routes: Vec<String> = match models.catalog.routes(model) {
+            Ok(routes) => routes.into_iter().map(|r| r.id).collect(),
+            Err(e) => {
+                let e = match e {
+                    switchboard_llm::catalog::CatalogError::NoDefault => {
+                        GatewayError::ModelNotFound(
+                            "No default model is configured; name a model such as \
+                             `<provider>/<model>`, or choose a default in the console under Models."
+                                .into(),
+                        )
+                    }
+                    other => GatewayError::ModelNotFound(other.to_string()),
+                };
+                meter.finish(e.status());
+                return Err(e);
+            }
+        };
+        meter.model = routes.first().cloned().unwrap_or_default();
+        if !key.models.is_empty() && !key.models.contains(&meter.model) {
+            let e = GatewayError::ModelNotAllowed(meter.model.clone());
+            meter.finish(e.status());
+            return Err(e);
+        }
         if let Err(e) = self.inner.limits.admit(&key, Instant::now()) {
             meter.finish(e.status());
             return Err(e);

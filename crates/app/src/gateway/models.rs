@@ -20,6 +20,7 @@ use crate::identity::Principal;
 
 /// The guard policy type, for callers that set one.
 pub type GuardPolicy = Policy;
+pub use switchboard_guard::{Action as GuardAction, Kind as GuardKind};
 
 pub const MODELS_TTL: Duration = Duration::from_secs(5);
 const KEY_PURPOSE: &str = "llm.provider_api_key";

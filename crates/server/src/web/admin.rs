@@ -19,7 +19,7 @@ use crate::error::ErrorCode;
 use crate::state::AppState;
 
 /// Maps a refused or failed action to what the console shows.
-fn refused(e: IdentityError, back: &str) -> Response {
+pub(super) fn refused(e: IdentityError, back: &str) -> Response {
     match e {
         IdentityError::Internal(cause) => {
             tracing::error!(error = %cause, "internal error");

@@ -9,11 +9,14 @@
 mod account;
 mod admin;
 pub mod assets;
+pub mod charts;
 pub mod console;
 pub mod flash;
+mod gateway;
 mod pages;
 mod signin;
 mod sso;
+mod usage;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -62,6 +65,19 @@ pub fn router() -> Router<AppState> {
             "/operator",
             get(admin::operator_page).post(admin::operator_create),
         )
+        .route("/gateway", get(gateway::keys_page))
+        .route("/gateway/keys", post(gateway::keys_create))
+        .route("/gateway/keys/{id}/revoke", post(gateway::keys_revoke))
+        .route("/models", get(gateway::models_page))
+        .route("/models/default", post(gateway::models_default))
+        .route("/models/guard", post(gateway::models_guard))
+        .route("/models/providers", post(gateway::providers_save))
+        .route(
+            "/models/providers/{name}/delete",
+            post(gateway::providers_delete),
+        )
+        .route("/usage", get(usage::org_page))
+        .route("/operator/usage", get(usage::platform_page))
         .route("/operator/{slug}/{action}", post(admin::operator_action))
 }
 
@@ -71,7 +87,15 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/members", "Members", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),
     ("/settings", "Security", console::Sees::Admins),
+    ("/gateway", "AI gateway", console::Sees::Admins),
+    ("/models", "Models", console::Sees::Admins),
+    ("/usage", "Usage", console::Sees::Admins),
     ("/operator", "Organisations", console::Sees::Operators),
+    (
+        "/operator/usage",
+        "Platform usage",
+        console::Sees::Operators,
+    ),
     ("/account", "Account", console::Sees::Everyone),
 ];
 

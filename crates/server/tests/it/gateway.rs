@@ -355,12 +355,24 @@ gateway_tests! {
         let csv = csv.text().await.unwrap();
         assert!(csv.starts_with("day,requests,errors,input_tokens,output_tokens,cost_usd\r\n"), "{csv}");
         assert!(csv.contains(&format!(",{n},0,")), "{csv}");
+        // Refusals of a valid key are counted too, as errors under the model asked for.
+        let (narrow, _) = gw.key(json!({"name": "narrow", "models": ["local/other"]})).await;
+        assert_eq!(gw.chat(&narrow, user("x")).await.0, 403);
+        let (status, _, _) = gw.chat(&narrow, json!({"model": "nope/none", "messages": [{"role": "user", "content": "x"}]})).await;
+        assert_eq!(status, 404);
+        gw.flushed().await;
+        assert_eq!(gw.server.app.store.usage.count(org).await.unwrap(), n + 2);
+        let (_, by_model) = gw.server.send(&gw.owner, Method::GET, "/api/v1/usage?group_by=model", None).await;
+        let refused: Vec<_> = by_model.as_array().unwrap().iter()
+            .filter(|r| r["errors"] == 1).map(|r| r["group"].as_str().unwrap()).collect();
+        assert_eq!(refused.len(), 2, "{by_model}");
+        assert!(refused.contains(&"nope/none"), "{by_model}");
         let (status, body) = gw.server.send(&gw.owner, Method::GET, "/api/v1/usage?group_by=weekday", None).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")));
 
         let (_, events) = gw.server.send(&gw.owner, Method::GET, "/api/v1/audit?kind=ai.call&limit=1000", None).await;
         let events = events.as_array().unwrap();
-        assert_eq!(events.len() as u64, n, "one ai.call event per call");
+        assert_eq!(events.len() as u64, n + 2, "one ai.call event per call");
         assert_eq!(events[0]["actor_kind"], "gateway_key");
         let (_, verify) = gw.server.send(&gw.owner, Method::GET, "/api/v1/audit/verify", None).await;
         assert_eq!(verify["ok"], true, "{verify}");
@@ -412,6 +424,160 @@ gateway_tests! {
         let (status, _) = gw.server.send(&gw.owner, Method::DELETE, "/api/v1/llm/providers/mine", None).await;
         assert_eq!(status, 204);
     }
+    async fn the_console_manages_keys_and_models_and_charts_usage(gw: Gw) {
+        let (status, page) = html(&gw, &gw.owner, "/gateway").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("No gateway keys yet"), "{page}");
+        assert!(page.contains(r#"name="models" value="local/gpt-test""#), "models to pick: {page}");
+
+        // Bad numbers come back as a message and create nothing.
+        let (status, location, flash) = submit(&gw, &gw.owner, "/gateway/keys", &[("name", "x"), ("rpm", "lots")]).await;
+        assert_eq!((status, location.as_str()), (303, "/gateway"));
+        assert!(flash.contains("lots"), "{flash}");
+        let (status, location, flash) = submit(&gw, &gw.owner, "/gateway/keys", &[("name", "x"), ("models", "nope/x")]).await;
+        assert_eq!((status, location.as_str()), (303, "/gateway"), "{flash}");
+        let (_, list) = gw.server.send(&gw.owner, Method::GET, "/api/v1/gateway/keys", None).await;
+        assert_eq!(list, json!([]));
+
+        let (status, _, page) = submit(&gw, &gw.owner, "/gateway/keys", &[
+            ("name", "Console key"), ("models", "local/gpt-test"), ("rpm", "30"), ("budget", "2.5"),
+            ("expires", "2099-12-31"), ("tpm", ""), ("cache_ttl", ""),
+        ]).await;
+        assert_eq!(status, 200);
+        let start = page.find(r#"data-testid="new-gateway-key">"#).expect("the new key is shown") + 30;
+        let key = page[start..start + page[start..].find('<').unwrap()].to_owned();
+        assert!(key.starts_with("sbk_"), "{key}");
+        let (_, list) = gw.server.send(&gw.owner, Method::GET, "/api/v1/gateway/keys", None).await;
+        assert_eq!(list[0]["models"], json!(["local/gpt-test"]));
+        assert_eq!((list[0]["rpm"].as_u64(), list[0]["monthly_budget_usd"].as_f64()), (Some(30), Some(2.5)));
+        assert_eq!(list[0]["expires_at"], "2100-01-01T00:00:00+00:00", "works through the chosen day");
+
+        gw.fake.script(Script::text("Counted."));
+        assert_eq!(gw.chat(&key, user("Hello")).await.0, 200);
+        gw.flushed().await;
+        let (status, page) = html(&gw, &gw.owner, "/gateway").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Console key") && page.contains("of $2.50"), "{page}");
+        let (status, page) = html(&gw, &gw.owner, "/usage?metric=tokens").await;
+        assert_eq!(status, 200);
+        assert!(page.contains(r#"data-testid="total-requests">1<"#), "{page}");
+        for chart in ["usage-by-day", "usage-by-model", "usage-by-key"] {
+            assert!(page.contains(&format!(r#"data-testid="{chart}""#)), "{chart}: {page}");
+            assert!(page.contains(&format!(r#"data-testid="{chart}-csv""#)), "{chart}");
+        }
+        assert!(page.contains("<th scope=\"row\">Console key</th>"), "keys by name: {page}");
+        assert!(page.contains("<th scope=\"row\">local/gpt-test</th>"), "{page}");
+        assert_eq!(page.matches(r#"<svg class="chart" viewBox"#).count(), 3);
+        assert!(!page.contains("style="), "no inline styles (strict CSP)");
+        let reversed = gw.server.request(&gw.owner, Method::GET, "/usage?from=2026-02-01&to=2026-01-01", None).await;
+        assert_eq!((reversed.status().as_u16(), reversed.headers()["location"].to_str().unwrap()), (303, "/usage"),
+            "a reversed period goes back to the default page with a message");
+        let csv = gw.server.request(&gw.owner, Method::GET, "/api/v1/usage?group_by=key&format=csv", None).await;
+        assert_eq!(csv.status(), 200);
+        assert!(csv.text().await.unwrap().starts_with("key,requests,errors"));
+
+        // Models: default model, guard policy and an organisation's own provider.
+        let (status, page) = html(&gw, &gw.owner, "/models").await;
+        assert_eq!(status, 200);
+        assert!(page.contains(r#"<option value="local/other">local/other</option>"#), "{page}");
+        let (status, location, flash) = submit(&gw, &gw.owner, "/models/default", &[("default_model", "nope/x")]).await;
+        assert_eq!((status, location.as_str()), (303, "/models"));
+        assert!(flash.starts_with("sb_flash=error"), "{flash}");
+        let (status, _, _) = submit(&gw, &gw.owner, "/models/default", &[("default_model", "local/other")]).await;
+        assert_eq!(status, 303);
+        let mut guard: Vec<(String, String)> = switchboard_app::gateway::models::GuardKind::ALL.iter()
+            .map(|k| (format!("guard_{}", k.as_str()), "redact".to_owned())).collect();
+        guard[0].1 = "block".into();
+        let guard_form: Vec<(&str, &str)> = guard.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, _, _) = submit(&gw, &gw.owner, "/models/guard", &guard_form).await;
+        assert_eq!(status, 303);
+        let (status, location, flash) = submit(&gw, &gw.owner, "/models/providers", &[
+            ("name", "mine"), ("kind", "openai"), ("base_url", "http://10.0.0.1/v1"), ("models", "m 1 2"),
+        ]).await;
+        assert_eq!((status, location.as_str()), (303, "/models"));
+        assert!(flash.starts_with("sb_flash=error"), "private addresses are refused: {flash}");
+        let (status, _, _) = submit(&gw, &gw.owner, "/models/providers", &[
+            ("name", "mine"), ("kind", "anthropic"), ("base_url", "https://llm.example.com/v1"),
+            ("api_key", "sk-console-secret"), ("models", "m 0.5 1.5\nn"),
+        ]).await;
+        assert_eq!(status, 303);
+        let (_, settings) = gw.server.send(&gw.owner, Method::GET, "/api/v1/llm/settings", None).await;
+        assert_eq!(settings["default_model"], "local/other");
+        assert_eq!(settings["guard_policy"]["actions"][switchboard_app::gateway::models::GuardKind::ALL[0].as_str()], "block");
+        let mine = settings["providers"].as_array().unwrap().iter().find(|p| p["name"] == "mine").unwrap().clone();
+        assert_eq!((mine["kind"].as_str(), mine["has_api_key"].as_bool()), (Some("anthropic"), Some(true)));
+        assert_eq!(mine["models"][0]["output_usd_per_mtok"], 1.5);
+        assert_eq!(mine["models"][1]["name"], "n");
+        let (_, page) = html(&gw, &gw.owner, "/models").await;
+        assert!(!page.contains("sk-console-secret"), "the provider key is never shown");
+        let (status, _, _) = submit(&gw, &gw.owner, "/models/providers/mine/delete", &[]).await;
+        assert_eq!(status, 303);
+
+        // Revoking from the console stops the key at once.
+        let id = list[0]["id"].as_str().unwrap();
+        let (status, location, _) = submit(&gw, &gw.owner, &format!("/gateway/keys/{id}/revoke"), &[]).await;
+        assert_eq!((status, location.as_str()), (303, "/gateway"));
+        assert_eq!(gw.chat(&key, user("x")).await.0, 401);
+
+        // Members below admin see none of it; operators see every organisation's usage.
+        let member = gw.server.member(&gw.owner, "mo@acme.test", "member").await;
+        for path in ["/gateway", "/models", "/usage"] {
+            assert_eq!(html(&gw, &member, path).await.0, 403, "{path}");
+        }
+        assert_eq!(html(&gw, &gw.owner, "/operator/usage").await.0, 403);
+        let (_, page) = html(&gw, &member, "/").await;
+        assert!(!page.contains(r#"href="/usage""#), "no navigation to what they cannot open");
+        let operator = gw.server.login("operator@ops.test", crate::harness::PASSWORD).await;
+        let (status, page) = html(&gw, &operator, "/operator/usage").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<th scope=\"row\">acme Ltd</th>"), "organisations by name: {page}");
+        assert!(page.contains(r#"data-testid="usage-by-org""#));
+    }
+}
+
+/// Submits a console form as `caller` (the CSRF token added); returns status, the redirect
+/// target and the body.
+async fn submit(
+    gw: &Gw,
+    caller: &Caller,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", caller.csrf.as_deref().unwrap())];
+    form.extend_from_slice(fields);
+    let response = gw
+        .server
+        .client
+        .post(gw.server.url(path))
+        .header(
+            "cookie",
+            format!("sb_session={}", caller.session.as_deref().unwrap()),
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let flash = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("sb_flash="))
+        .unwrap_or("")
+        .to_owned();
+    let body = response.text().await.unwrap();
+    (status, location, if body.is_empty() { flash } else { body })
+}
+
+async fn html(gw: &Gw, caller: &Caller, path: &str) -> (u16, String) {
+    let response = gw.server.request(caller, Method::GET, path, None).await;
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 /// Runs requests concurrently.
