@@ -35,20 +35,37 @@ struct Options {
     seconds: u64,
     rates: Vec<u32>,
     sequential: usize,
+    /// `proxy` mode: the provider's `/v1` base URL (the baseline) and the proxy's, its key
+    /// and the model id it knows the provider's model by.
+    proxy: Option<ProxyTarget>,
 }
+
+struct ProxyTarget {
+    upstream: String,
+    url: String,
+    key: Option<String>,
+    model: String,
+}
+
+const USAGE: &str = "usage:\n  switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]\n  switchboard-bench proxy --upstream URL --url URL [--key KEY] [--model ID] [--seconds N] [--rates ...] [--sequential N]";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("gateway") => {}
-        _ => return Err("usage: switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]".into()),
-    }
+    let mode = args.next();
+    let proxy_mode = match mode.as_deref() {
+        Some("gateway") => false,
+        Some("proxy") => true,
+        _ => return Err(USAGE.into()),
+    };
     let mut options = Options {
         postgres: false,
         seconds: 5,
         rates: vec![500, 1000, 2000, 3000, 4000],
         sequential: 2000,
+        proxy: None,
     };
+    let (mut upstream, mut url, mut key, mut model) =
+        (None, None, None, "local/gpt-test".to_owned());
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -64,8 +81,20 @@ fn parse_args() -> Result<Options, String> {
                     .collect::<Result<_, _>>()
                     .map_err(|_| "--rates: numbers separated by commas")?
             }
-            other => return Err(format!("unknown flag {other}")),
+            "--upstream" if proxy_mode => upstream = Some(value.trim_end_matches('/').to_owned()),
+            "--url" if proxy_mode => url = Some(value.trim_end_matches('/').to_owned()),
+            "--key" if proxy_mode => key = Some(value),
+            "--model" if proxy_mode => model = value,
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
+    }
+    if proxy_mode {
+        options.proxy = Some(ProxyTarget {
+            upstream: upstream.ok_or("proxy needs --upstream (the provider's /v1 URL)")?,
+            url: url.ok_or("proxy needs --url (the proxy's /v1 URL)")?,
+            key,
+            model,
+        });
     }
     Ok(options)
 }
@@ -83,8 +112,8 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-fn body() -> Value {
-    json!({"model": "local/gpt-test", "messages": [
+fn body(model: &str) -> Value {
+    json!({"model": model, "messages": [
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Summarise the ticket from ada@example.com about the printer on floor 3."}
     ]})
@@ -131,6 +160,7 @@ async fn at_rate(
     client: &reqwest::Client,
     url: &str,
     key: Option<&str>,
+    body: &Value,
     rate: u32,
     seconds: u64,
 ) -> (Vec<Sample>, f64) {
@@ -140,13 +170,18 @@ async fn at_rate(
     let mut handles = Vec::with_capacity(total as usize);
     for i in 0..total {
         tokio::time::sleep_until(started + interval.mul_f64(i as f64)).await;
-        let (client, url, key) = (client.clone(), url.to_owned(), key.map(str::to_owned));
+        let (client, url, key, body) = (
+            client.clone(),
+            url.to_owned(),
+            key.map(str::to_owned),
+            body.clone(),
+        );
         #[allow(
             clippy::disallowed_methods,
             reason = "load generator tasks end with the run"
         )]
         handles.push(tokio::spawn(async move {
-            call(&client, &url, key.as_deref(), &body()).await
+            call(&client, &url, key.as_deref(), &body).await
         }));
     }
     let mut samples = Vec::with_capacity(handles.len());
@@ -159,7 +194,133 @@ async fn at_rate(
     (samples, total as f64 / elapsed)
 }
 
+/// What `compare` measures: the provider directly (the baseline) and a proxy in front of it.
+struct Target {
+    label: &'static str,
+    direct_url: String,
+    url: String,
+    key: Option<String>,
+    model: String,
+}
+
+/// Sends the same requests directly and through the target: c=1, then fixed rates. Prints
+/// latency, the overhead header when the target sends one, and the highest rate sustained.
+async fn compare(client: &reqwest::Client, target: &Target, options: &Options) {
+    let body = body(&target.model);
+    let key = target.key.as_deref();
+    let (direct_url, url, label) = (&target.direct_url, &target.url, target.label);
+    // Warm up both paths.
+    for _ in 0..200 {
+        call(client, direct_url, None, &body).await;
+        call(client, url, key, &body).await;
+    }
+
+    // c = 1.
+    let n = options.sequential;
+    let mut direct = Vec::with_capacity(n);
+    let mut through = Vec::with_capacity(n);
+    let mut overhead = Vec::with_capacity(n);
+    let mut failed = 0;
+    for _ in 0..n {
+        direct.push(call(client, direct_url, None, &body).await.latency_ms);
+        let s = call(client, url, key, &body).await;
+        failed += usize::from(!s.ok);
+        through.push(s.latency_ms);
+        overhead.extend(s.overhead_ms);
+    }
+    let (direct, through, overhead) = (sorted(direct), sorted(through), sorted(overhead));
+    println!("c=1, {n} requests each ({failed} failed):");
+    println!(
+        "  direct   p50 {:.3} ms  p99 {:.3} ms",
+        percentile(&direct, 50.0),
+        percentile(&direct, 99.0)
+    );
+    println!(
+        "  {label:<8} p50 {:.3} ms  p99 {:.3} ms   (ratio p50 {:.2}x; adds {:.3} ms at p50)",
+        percentile(&through, 50.0),
+        percentile(&through, 99.0),
+        percentile(&through, 50.0) / percentile(&direct, 50.0),
+        percentile(&through, 50.0) - percentile(&direct, 50.0)
+    );
+    if !overhead.is_empty() {
+        println!(
+            "  overhead p50 {:.3} ms  p99 {:.3} ms  (x-switchboard-overhead-ms)",
+            percentile(&overhead, 50.0),
+            percentile(&overhead, 99.0)
+        );
+    }
+    println!();
+
+    // Fixed rates, open loop.
+    println!(
+        "fixed rates, {} s each:\n  {:>6}  {:>9}  {:>7}  {:>12}  {:>12}  {:>12}  {:>12}",
+        options.seconds,
+        "rate",
+        "achieved",
+        "errors",
+        "direct p99",
+        format!("{label} p99"),
+        "overhead p50",
+        "overhead p99"
+    );
+    let mut best = None;
+    for &rate in &options.rates {
+        let (d, _) = at_rate(client, direct_url, None, &body, rate, options.seconds).await;
+        let (g, achieved) = at_rate(client, url, key, &body, rate, options.seconds).await;
+        let errors = g.iter().filter(|s| !s.ok).count() + d.iter().filter(|s| !s.ok).count();
+        let d99 = percentile(&sorted(d.iter().map(|s| s.latency_ms).collect()), 99.0);
+        let g99 = percentile(&sorted(g.iter().map(|s| s.latency_ms).collect()), 99.0);
+        let o = sorted(g.iter().filter_map(|s| s.overhead_ms).collect());
+        let (o50, o99) = (percentile(&o, 50.0), percentile(&o, 99.0));
+        println!(
+            "  {rate:>6}  {achieved:>9.0}  {errors:>7}  {d99:>9.3} ms  {g99:>9.3} ms  {o50:>9.3} ms  {o99:>9.3} ms"
+        );
+        // Without an overhead header (another proxy), the client-side p99 is the measure.
+        let p99 = if o.is_empty() { g99 } else { o99 };
+        if errors == 0 && p99 <= 1.0 && achieved >= f64::from(rate) * 0.95 {
+            best = Some(rate);
+        }
+    }
+    let what = if overhead.is_empty() {
+        "client p99"
+    } else {
+        "p99 overhead"
+    };
+    match best {
+        Some(rate) => println!(
+            "\nhighest rate sustained with {what} <= 1 ms and no errors: {rate} requests/s"
+        ),
+        None => println!("\nno rate met {what} <= 1 ms without errors"),
+    }
+}
+
+/// `proxy` mode: another OpenAI-compatible proxy (e.g. LiteLLM) in front of a provider that
+/// is already running (e.g. `switchboard-fake-llm --listen 127.0.0.1:9999`).
+async fn run_proxy(options: &Options, proxy: &ProxyTarget) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    println!(
+        "switchboard-bench proxy — {} in front of {}\n",
+        proxy.url, proxy.upstream
+    );
+    let target = Target {
+        label: "proxy",
+        direct_url: format!("{}/chat/completions", proxy.upstream),
+        url: format!("{}/chat/completions", proxy.url),
+        key: proxy.key.clone(),
+        model: proxy.model.clone(),
+    };
+    compare(&client, &target, options).await;
+    Ok(())
+}
+
 async fn run(options: Options) -> Result<(), String> {
+    if let Some(proxy) = &options.proxy {
+        return run_proxy(&options, proxy).await;
+    }
     // The fake provider, in this process, on loopback.
     let fake = FakeLlm::new();
     let upstream = fake
@@ -271,84 +432,19 @@ async fn run(options: Options) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let key = created["key"].as_str().ok_or("no gateway key")?.to_owned();
-    let direct_url = format!("{upstream}/v1/chat/completions");
-    let gateway_url = format!("{hub}/v1/chat/completions");
 
     println!("switchboard-bench gateway — {backend}, fake provider on loopback, every layer on");
     println!(
         "(key lookup, rate limits, budget, guard on prompt and answer, usage + audit per call)\n"
     );
-
-    // Warm up both paths.
-    for _ in 0..200 {
-        call(&client, &direct_url, None, &body()).await;
-        call(&client, &gateway_url, Some(&key), &body()).await;
-    }
-
-    // c = 1.
-    let n = options.sequential;
-    let mut direct = Vec::with_capacity(n);
-    let mut through = Vec::with_capacity(n);
-    let mut overhead = Vec::with_capacity(n);
-    for _ in 0..n {
-        direct.push(call(&client, &direct_url, None, &body()).await.latency_ms);
-        let s = call(&client, &gateway_url, Some(&key), &body()).await;
-        through.push(s.latency_ms);
-        overhead.extend(s.overhead_ms);
-    }
-    let (direct, through, overhead) = (sorted(direct), sorted(through), sorted(overhead));
-    println!("c=1, {n} requests each:");
-    println!(
-        "  direct   p50 {:.3} ms  p99 {:.3} ms",
-        percentile(&direct, 50.0),
-        percentile(&direct, 99.0)
-    );
-    println!(
-        "  gateway  p50 {:.3} ms  p99 {:.3} ms   (ratio p50 {:.2}x)",
-        percentile(&through, 50.0),
-        percentile(&through, 99.0),
-        percentile(&through, 50.0) / percentile(&direct, 50.0)
-    );
-    println!(
-        "  overhead p50 {:.3} ms  p99 {:.3} ms  (x-switchboard-overhead-ms)\n",
-        percentile(&overhead, 50.0),
-        percentile(&overhead, 99.0)
-    );
-
-    // Fixed rates, open loop.
-    println!(
-        "fixed rates, {} s each:\n  {:>6}  {:>9}  {:>7}  {:>12}  {:>12}  {:>12}  {:>12}",
-        options.seconds,
-        "rate",
-        "achieved",
-        "errors",
-        "direct p99",
-        "gateway p99",
-        "overhead p50",
-        "overhead p99"
-    );
-    let mut best = None;
-    for &rate in &options.rates {
-        let (d, _) = at_rate(&client, &direct_url, None, rate, options.seconds).await;
-        let (g, achieved) = at_rate(&client, &gateway_url, Some(&key), rate, options.seconds).await;
-        let errors = g.iter().filter(|s| !s.ok).count() + d.iter().filter(|s| !s.ok).count();
-        let d99 = percentile(&sorted(d.iter().map(|s| s.latency_ms).collect()), 99.0);
-        let g99 = percentile(&sorted(g.iter().map(|s| s.latency_ms).collect()), 99.0);
-        let o = sorted(g.iter().filter_map(|s| s.overhead_ms).collect());
-        let (o50, o99) = (percentile(&o, 50.0), percentile(&o, 99.0));
-        println!(
-            "  {rate:>6}  {achieved:>9.0}  {errors:>7}  {d99:>9.3} ms  {g99:>9.3} ms  {o50:>9.3} ms  {o99:>9.3} ms"
-        );
-        if errors == 0 && o99 <= 1.0 && achieved >= f64::from(rate) * 0.95 {
-            best = Some(rate);
-        }
-    }
-    match best {
-        Some(rate) => println!(
-            "\nhighest rate sustained with p99 overhead <= 1 ms and no errors: {rate} requests/s"
-        ),
-        None => println!("\nno rate met p99 overhead <= 1 ms without errors"),
-    }
+    let target = Target {
+        label: "gateway",
+        direct_url: format!("{upstream}/v1/chat/completions"),
+        url: format!("{hub}/v1/chat/completions"),
+        key: Some(key),
+        model: "local/gpt-test".into(),
+    };
+    compare(&client, &target, &options).await;
 
     let flushed = app.gateway.flush_usage(Duration::from_secs(30)).await;
     let org = app
