@@ -272,8 +272,19 @@ async fn compare(client: &reqwest::Client, target: &Target, options: &Options) {
         let g99 = percentile(&sorted(g.iter().map(|s| s.latency_ms).collect()), 99.0);
         let o = sorted(g.iter().filter_map(|s| s.overhead_ms).collect());
         let (o50, o99) = (percentile(&o, 50.0), percentile(&o, 99.0));
+        let ms = |v: f64| {
+            if v.is_nan() {
+                "–".to_owned()
+            } else {
+                format!("{v:.3} ms")
+            }
+        };
         println!(
-            "  {rate:>6}  {achieved:>9.0}  {errors:>7}  {d99:>9.3} ms  {g99:>9.3} ms  {o50:>9.3} ms  {o99:>9.3} ms"
+            "  {rate:>6}  {achieved:>9.0}  {errors:>7}  {:>12}  {:>12}  {:>12}  {:>12}",
+            ms(d99),
+            ms(g99),
+            ms(o50),
+            ms(o99)
         );
         // Without an overhead header (another proxy), the client-side p99 is the measure.
         let p99 = if o.is_empty() { g99 } else { o99 };
@@ -300,6 +311,8 @@ async fn run_proxy(options: &Options, proxy: &ProxyTarget) -> Result<(), String>
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .tcp_nodelay(true)
+        // A slow proxy must not keep the run going: a call slower than this is an error.
+        .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
     println!(
