@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::request::{ChatRequest, Part, Role, DEFAULT_MAX_TOKENS};
+use crate::request::{ChatRequest, Part, Role, ToolChoice, DEFAULT_MAX_TOKENS};
 use crate::sse::Event;
 use crate::types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};
 
@@ -61,6 +61,18 @@ pub fn request_body(request: &ChatRequest) -> Value {
             .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
             .collect();
         body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let choice = match choice {
+            ToolChoice::Auto => json!({"type": "auto"}),
+            ToolChoice::None => json!({"type": "none"}),
+            ToolChoice::Required => json!({"type": "any"}),
+            ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+        };
+        body.insert("tool_choice".into(), choice);
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(request.stop));
     }
     if let Some(t) = request.temperature {
         body.insert("temperature".into(), json!(t));
@@ -360,7 +372,30 @@ mod tests {
             max_tokens: None,
             temperature: None,
             stream: true,
+            ..ChatRequest::default()
         }
+    }
+
+    #[test]
+    fn tool_choice_and_stop_take_anthropic_names() {
+        let mut request = round_trip_request();
+        for (choice, expected) in [
+            (ToolChoice::Auto, json!({"type": "auto"})),
+            (ToolChoice::None, json!({"type": "none"})),
+            (ToolChoice::Required, json!({"type": "any"})),
+            (
+                ToolChoice::Tool("get_weather".into()),
+                json!({"type": "tool", "name": "get_weather"}),
+            ),
+        ] {
+            request.tool_choice = Some(choice);
+            assert_eq!(request_body(&request)["tool_choice"], expected);
+        }
+        request.stop = vec!["END".into(), "STOP".into()];
+        assert_eq!(
+            request_body(&request)["stop_sequences"],
+            json!(["END", "STOP"])
+        );
     }
 
     #[test]

@@ -274,7 +274,8 @@ impl Client {
                         failed,
                     })
                 }
-                Err(e) if e.retryable() => {
+                // A provider that cannot serve this request may have a fallback that can.
+                Err(e) if e.retryable() || matches!(e, CallError::Unsupported(_)) => {
                     failed.push((route.id.clone(), e.to_string()));
                     last = Some(e);
                 }
@@ -290,6 +291,9 @@ impl Client {
         request: &ChatRequest,
     ) -> Result<reqwest::Response, CallError> {
         let (path, body) = match endpoint.kind {
+            Kind::Anthropic if request.response_format.is_some() => {
+                return Err(CallError::Unsupported("a JSON `response_format`"))
+            }
             Kind::Anthropic => ("messages", anthropic::request_body(request)),
             Kind::OpenAi => ("chat/completions", openai::request_body(request)),
         };

@@ -17,6 +17,6 @@ pub mod request;
 pub mod sse;
 pub mod types;
 
-pub use request::{ChatRequest, Message, Part, Role, ToolSpec};
+pub use request::{ChatRequest, Message, Part, ResponseFormat, Role, ToolChoice, ToolSpec};
 pub use sse::{Event, SseError, SseParser};
 pub use types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::request::{ChatRequest, Part, Role};
+use crate::request::{ChatRequest, Part, ResponseFormat, Role, ToolChoice};
 use crate::sse::Event;
 use crate::types::{Answer, FinishReason, ProviderError, StreamEvent, ToolCall, Usage};
 
@@ -78,6 +78,30 @@ pub fn request_body(request: &ChatRequest) -> Value {
             })
             .collect();
         body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let choice = match choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Required => json!("required"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+        body.insert("tool_choice".into(), choice);
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop".into(), json!(request.stop));
+    }
+    match &request.response_format {
+        Some(ResponseFormat::JsonObject) => {
+            body.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        Some(ResponseFormat::JsonSchema(schema)) => {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": schema}),
+            );
+        }
+        None => {}
     }
     if let Some(n) = request.max_tokens {
         body.insert("max_tokens".into(), json!(n));
@@ -332,12 +356,25 @@ mod tests {
             max_tokens: Some(100),
             temperature: Some(0.2),
             stream: true,
+            ..ChatRequest::default()
         };
         let body = request_body(&request);
+        assert!(body.get("tool_choice").is_none() && body.get("stop").is_none());
         assert_eq!(
             body["messages"][0],
             json!({"role": "system", "content": "Be brief."})
         );
+        let mut forced = request.clone();
+        forced.tool_choice = Some(crate::ToolChoice::Tool("get_weather".into()));
+        forced.stop = vec!["END".into()];
+        forced.response_format = Some(crate::ResponseFormat::JsonObject);
+        let body = request_body(&forced);
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "function", "function": {"name": "get_weather"}})
+        );
+        assert_eq!(body["stop"], json!(["END"]));
+        assert_eq!(body["response_format"], json!({"type": "json_object"}));
         assert_eq!(
             body["messages"][2]["tool_calls"][0]["function"]["arguments"],
             "{\"city\":\"Bern\"}"

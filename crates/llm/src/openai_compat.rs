@@ -11,7 +11,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::request::{ChatRequest, Message, Part, Role, ToolSpec};
+use crate::request::{ChatRequest, Message, Part, ResponseFormat, Role, ToolChoice, ToolSpec};
 use crate::types::{Answer, FinishReason, StreamEvent, ToolCall, Usage};
 
 /// A client's chat request as the gateway understands it.
@@ -150,6 +150,11 @@ pub fn parse_chat_request(body: &Value) -> Result<ClientChat, BadRequest> {
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let tool_choice = object
+        .get("tool_choice")
+        .filter(|v| !v.is_null())
+        .map(|v| tool_choice(v, &tools))
+        .transpose()?;
     Ok(ClientChat {
         model,
         request: ChatRequest {
@@ -160,9 +165,71 @@ pub fn parse_chat_request(body: &Value) -> Result<ClientChat, BadRequest> {
             max_tokens,
             temperature,
             stream,
+            tool_choice,
+            stop: stop(object.get("stop"))?,
+            response_format: object
+                .get("response_format")
+                .filter(|v| !v.is_null() && v["type"] != "text")
+                .map(response_format)
+                .transpose()?,
         },
         include_usage,
     })
+}
+
+/// `tool_choice`: `"auto"`, `"none"`, `"required"` or `{"type":"function","function":{"name"}}`
+/// naming one of the tools.
+fn tool_choice(value: &Value, tools: &[ToolSpec]) -> Result<ToolChoice, BadRequest> {
+    let named = value["function"]["name"].as_str();
+    match (value.as_str(), named) {
+        (Some("auto"), _) => Ok(ToolChoice::Auto),
+        (Some("none"), _) => Ok(ToolChoice::None),
+        (Some("required"), _) => Ok(ToolChoice::Required),
+        (None, Some(name)) if tools.iter().any(|t| t.name == name) => {
+            Ok(ToolChoice::Tool(name.to_owned()))
+        }
+        (None, Some(name)) => Err(bad(format!(
+            "`tool_choice` names `{name}`, which is not in `tools`."
+        ))),
+        _ => Err(bad(
+            "`tool_choice` must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}.",
+        )),
+    }
+}
+
+/// `stop`: a string or up to 4 strings.
+fn stop(value: Option<&Value>) -> Result<Vec<String>, BadRequest> {
+    let invalid = || bad("`stop` must be a string or an array of up to 4 non-empty strings.");
+    let list = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(invalid))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid()),
+    };
+    if list.len() > 4 || list.iter().any(String::is_empty) {
+        return Err(invalid());
+    }
+    Ok(list)
+}
+
+/// `response_format`: `text` (the default, nothing to ask), `json_object`, or `json_schema`
+/// with its schema object.
+fn response_format(value: &Value) -> Result<ResponseFormat, BadRequest> {
+    match value["type"].as_str() {
+        Some("json_object") => Ok(ResponseFormat::JsonObject),
+        Some("json_schema") if value["json_schema"].is_object() => {
+            Ok(ResponseFormat::JsonSchema(value["json_schema"].clone()))
+        }
+        Some("json_schema") => Err(bad(
+            "`response_format.json_schema` must be an object with `name` and `schema`.",
+        )),
+        _ => Err(bad(
+            "`response_format.type` must be \"text\", \"json_object\" or \"json_schema\".",
+        )),
+    }
 }
 
 /// Adds a part to the last message when it has the same role (tool results that follow each
@@ -420,6 +487,56 @@ mod tests {
             (r.max_tokens, r.temperature, r.stream),
             (Some(50), Some(0.5), true)
         );
+    }
+
+    #[test]
+    fn tool_choice_stop_and_response_format_are_read() {
+        let tools = json!([{"type": "function", "function": {"name": "lookup"}}]);
+        let parse = |extra: Value| {
+            let mut body = json!({"model": "m", "tools": tools, "messages": [{"role": "user", "content": "x"}]});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            parse_chat_request(&body).map(|c| c.request)
+        };
+        let r = parse(json!({"tool_choice": "required", "stop": "END", "response_format": {"type": "json_object"}})).unwrap();
+        assert_eq!(r.tool_choice, Some(ToolChoice::Required));
+        assert_eq!(r.stop, vec!["END"]);
+        assert_eq!(r.response_format, Some(ResponseFormat::JsonObject));
+        let schema = json!({"name": "x", "schema": {"type": "object"}});
+        let r = parse(
+            json!({"tool_choice": {"type": "function", "function": {"name": "lookup"}},
+            "stop": ["a", "b"], "response_format": {"type": "json_schema", "json_schema": schema}}),
+        )
+        .unwrap();
+        assert_eq!(r.tool_choice, Some(ToolChoice::Tool("lookup".into())));
+        assert_eq!(r.stop, vec!["a", "b"]);
+        assert_eq!(r.response_format, Some(ResponseFormat::JsonSchema(schema)));
+        let r = parse(json!({"tool_choice": "none", "response_format": {"type": "text"}})).unwrap();
+        assert_eq!(
+            (r.tool_choice, r.response_format),
+            (Some(ToolChoice::None), None)
+        );
+        for (extra, says) in [
+            (
+                json!({"tool_choice": {"type": "function", "function": {"name": "other"}}}),
+                "not in `tools`",
+            ),
+            (json!({"tool_choice": "sometimes"}), "`tool_choice`"),
+            (json!({"stop": ["a", "b", "c", "d", "e"]}), "`stop`"),
+            (json!({"stop": 3}), "`stop`"),
+            (
+                json!({"response_format": {"type": "yaml"}}),
+                "`response_format.type`",
+            ),
+            (
+                json!({"response_format": {"type": "json_schema"}}),
+                "json_schema",
+            ),
+        ] {
+            let err = parse(extra.clone()).unwrap_err();
+            assert!(err.0.contains(says), "{extra}: {err}");
+        }
     }
 
     #[test]

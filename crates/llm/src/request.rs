@@ -57,8 +57,30 @@ pub struct ToolSpec {
     pub input_schema: Value,
 }
 
-/// What to ask the model.
+/// Whether and which tool the model must call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides (the default when tools are given).
+    Auto,
+    /// No tool call; text only.
+    None,
+    /// Some tool call.
+    Required,
+    /// This tool.
+    Tool(String),
+}
+
+/// The shape the answer must take (OpenAI `response_format`).
 #[derive(Clone, Debug, PartialEq)]
+pub enum ResponseFormat {
+    /// A JSON object (`{"type": "json_object"}`).
+    JsonObject,
+    /// JSON matching a schema: the whole `json_schema` object (`name`, `schema`, `strict`).
+    JsonSchema(Value),
+}
+
+/// What to ask the model.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatRequest {
     /// The model's name at the provider (without the `<provider>/` prefix).
     pub model: String,
@@ -68,6 +90,11 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
     pub stream: bool,
+    pub tool_choice: Option<ToolChoice>,
+    /// Sequences that end the answer (at most 4).
+    pub stop: Vec<String>,
+    /// `None` is free text. Anthropic models refuse a JSON format (`CallError::Unsupported`).
+    pub response_format: Option<ResponseFormat>,
 }
 
 /// Anthropic requires `max_tokens`; this is used when the caller gives none.

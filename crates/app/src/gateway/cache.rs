@@ -75,6 +75,7 @@ mod tests {
             max_tokens: None,
             temperature: None,
             stream: true,
+            ..ChatRequest::default()
         }
     }
 

@@ -524,8 +524,17 @@ impl Gateway {
 }
 
 fn upstream_failed(meter: &mut Meter, e: &CallError) -> GatewayError {
-    tracing::warn!(model = %meter.model, error = %e, "upstream call failed");
-    let err = GatewayError::Upstream(e.to_string());
+    let err = match e {
+        // The request asks for something the provider cannot do: the client can fix that.
+        CallError::Unsupported(what) => GatewayError::Invalid {
+            field: "model",
+            message: format!("The provider of `{}` does not support {what}.", meter.model),
+        },
+        other => {
+            tracing::warn!(model = %meter.model, error = %other, "upstream call failed");
+            GatewayError::Upstream(other.to_string())
+        }
+    };
     meter.finish(err.status());
     err
 }

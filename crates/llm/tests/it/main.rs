@@ -24,6 +24,7 @@ fn request() -> ChatRequest {
         max_tokens: Some(64),
         temperature: None,
         stream: false,
+        ..ChatRequest::default()
     }
 }
 

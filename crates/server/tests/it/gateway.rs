@@ -245,6 +245,29 @@ gateway_tests! {
         assert_eq!(tool_message["content"], "-5 °C");
         assert_eq!(tool_message["tool_call_id"], call["id"]);
 
+        // tool_choice, stop and a JSON response format reach the provider in its own terms.
+        let (any_key, _) = gw.key(json!({"name": "any"})).await;
+        gw.fake.script(Script::text("{}"));
+        let (status, body, _) = gw.chat(&any_key, json!({"model": "local/gpt-test", "tools": tools,
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "stop": ["END"],
+            "response_format": {"type": "json_object"}, "messages": [{"role": "user", "content": "x"}]})).await;
+        assert_eq!(status, 200, "{body}");
+        let sent = gw.fake.requests().pop().unwrap().body;
+        assert_eq!(sent["tool_choice"], json!({"type": "function", "function": {"name": "get_weather"}}));
+        assert_eq!((sent["stop"].clone(), sent["response_format"].clone()), (json!(["END"]), json!({"type": "json_object"})));
+        gw.fake.script(Script::text("ok"));
+        let (status, body, _) = gw.chat(&any_key, json!({"model": "anth/claude-test", "tools": tools,
+            "tool_choice": "required", "stop": "END", "messages": [{"role": "user", "content": "x"}]})).await;
+        assert_eq!(status, 200, "{body}");
+        let sent = gw.fake.requests().pop().unwrap().body;
+        assert_eq!((sent["tool_choice"].clone(), sent["stop_sequences"].clone()), (json!({"type": "any"}), json!(["END"])));
+        let before = gw.fake.requests().len();
+        let (status, body, _) = gw.chat(&any_key, json!({"model": "anth/claude-test",
+            "response_format": {"type": "json_object"}, "messages": [{"role": "user", "content": "x"}]})).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("response_format"), "{body}");
+        assert_eq!(gw.fake.requests().len(), before, "refused before any call");
+
         // The key may use one model: the list says so, and the others are refused.
         let models: Value = gw.server.client.get(gw.server.url("/v1/models")).bearer_auth(&key)
             .send().await.unwrap().json().await.unwrap();
