@@ -15,6 +15,7 @@ pub mod health;
 pub mod identity;
 pub mod mail;
 pub mod secrets;
+pub mod tools;
 pub mod workers;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct App {
     pub identity: identity::Identity,
     pub gateway: gateway::Gateway,
     pub workers: Supervisor,
+    /// Every tool (DESIGN 4.2); calls go through [`App::invoke_tool`].
+    pub tools: std::sync::Arc<tools::Registry>,
     pub version: &'static str,
 }
 
@@ -60,6 +63,7 @@ impl App {
             secrets,
             audit,
             workers: Supervisor::new(),
+            tools: std::sync::Arc::new(tools::Registry::default()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

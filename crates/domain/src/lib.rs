@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod ids;
 pub mod org;
+pub mod policy;
 pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -14,4 +15,5 @@ pub use ids::{
     ApiKeyId, AuditEventId, GatewayKeyId, InviteId, OrgId, SecretId, SessionId, UsageId, UserId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
+pub use policy::{Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};
 pub use role::{Role, RoleParseError};

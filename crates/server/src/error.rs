@@ -81,12 +81,36 @@ error_codes! {
     ContentBlocked => ("content_blocked", BAD_REQUEST),
     /// The model provider (and every fallback) failed.
     UpstreamError => ("upstream_error", BAD_GATEWAY),
+    /// The tool policy refused the call (unknown or disabled tool, role, or a rule).
+    ToolDenied => ("tool_denied", FORBIDDEN),
+    /// The tool's arguments do not match its input schema; nothing ran.
+    InvalidArguments => ("invalid_arguments", UNPROCESSABLE_ENTITY),
+    /// The policy asks a human to approve this call first.
+    ApprovalRequired => ("approval_required", CONFLICT),
+    /// The tool ran and failed.
+    ToolFailed => ("tool_failed", BAD_GATEWAY),
 }
 
 impl ErrorCode {
     /// The code for a bare status produced by a framework layer (timeout, body limit, ...).
     pub fn for_status(status: StatusCode) -> ErrorCode {
-        ErrorCode::ALL
+        // Only the generic codes: a framework layer never means `invalid_arguments` or
+        // `budget_exceeded`.
+        const GENERIC: [ErrorCode; 12] = [
+            ErrorCode::InvalidRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Timeout,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+            ErrorCode::NotReady,
+        ];
+        GENERIC
             .iter()
             .copied()
             .find(|code| code.status() == status)
@@ -132,6 +156,10 @@ impl ErrorCode {
             ErrorCode::ModelNotFound => "There is no such model.",
             ErrorCode::ContentBlocked => "The guard policy blocked this content.",
             ErrorCode::UpstreamError => "The model provider failed.",
+            ErrorCode::ToolDenied => "The tool policy refused this call.",
+            ErrorCode::InvalidArguments => "The tool's arguments are invalid.",
+            ErrorCode::ApprovalRequired => "This call needs an approval first.",
+            ErrorCode::ToolFailed => "The tool failed.",
         }
     }
 }
@@ -238,6 +266,29 @@ impl From<switchboard_app::gateway::GatewayError> for ApiError {
             E::BudgetExceeded { .. } => ApiError::new(ErrorCode::BudgetExceeded, message),
             E::ContentBlocked(_) => ApiError::new(ErrorCode::ContentBlocked, message),
             E::Upstream(_) => ApiError::from_code(ErrorCode::UpstreamError),
+            E::Identity(inner) => inner.into(),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+impl From<switchboard_app::tools::ToolError> for ApiError {
+    fn from(e: switchboard_app::tools::ToolError) -> ApiError {
+        use switchboard_app::tools::ToolError as E;
+        let message = e.to_string();
+        match e {
+            E::InvalidArguments(problems) => ApiError::new(ErrorCode::InvalidArguments, message)
+                .with_details(serde_json::json!({ "problems": problems })),
+            E::Denied(reason) => ApiError::new(ErrorCode::ToolDenied, message)
+                .with_details(serde_json::json!({ "reason": reason })),
+            E::NeedsApproval {
+                tier,
+                approver,
+                reason,
+            } => ApiError::new(ErrorCode::ApprovalRequired, message).with_details(
+                serde_json::json!({ "tier": tier.as_str(), "approver_role": approver.as_str(), "reason": reason }),
+            ),
+            E::Failed(_) => ApiError::new(ErrorCode::ToolFailed, message),
             E::Identity(inner) => inner.into(),
             E::Internal(cause) => ApiError::internal(&cause),
         }

@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod sessions;
 mod sql;
 mod sqlite;
+pub mod tools;
 pub mod users;
 
 #[cfg(any(test, feature = "testing"))]
@@ -150,6 +151,7 @@ pub struct Store {
     pub gateway_keys: Arc<dyn GatewayKeyRepo>,
     pub usage: Arc<dyn UsageRepo>,
     pub llm_settings: Arc<dyn LlmSettingsRepo>,
+    pub tool_policy: Arc<dyn tools::ToolPolicyRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -12,6 +12,7 @@ mod json;
 pub mod members;
 pub mod orgs;
 pub mod setup;
+pub mod tools;
 
 use std::sync::Arc;
 
@@ -39,7 +40,8 @@ use crate::state::AppState;
         (name = "organization", description = "The current organisation: members, invites, settings"),
         (name = "operator", description = "Platform operators manage organisations"),
         (name = "audit", description = "The tamper-evident audit log"),
-        (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models")
+        (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
+        (name = "tools", description = "The governed tool layer: tools, calls, settings and rules")
     )
 )]
 struct ApiDoc;
@@ -81,6 +83,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::gateway::chat_completions))
         .routes(routes!(crate::gateway::models))
         .routes(routes!(crate::gateway::embeddings))
+        .routes(routes!(tools::list))
+        .routes(routes!(tools::invoke))
+        .routes(routes!(tools::settings))
+        .routes(routes!(tools::rules, tools::set_rules))
         .split_for_parts();
     (router, spec)
 }

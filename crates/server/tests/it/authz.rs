@@ -56,6 +56,10 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
             "/api/v1/organizations/{slug}/suspend" | "/api/v1/organizations/{slug}/resume",
         ) => Operator,
         ("delete", "/api/v1/organizations/{slug}") => Operator,
+        ("get", "/api/v1/tools") => Tenant(0),
+        ("post", "/api/v1/tools/{name}/invoke") => Tenant(0),
+        ("put", "/api/v1/tools/{name}/settings") => Tenant(2),
+        ("get" | "put", "/api/v1/tool-rules") => Tenant(2),
         ("get" | "post", "/api/v1/gateway/keys") => Tenant(2),
         ("delete", "/api/v1/gateway/keys/{id}") => Tenant(2),
         ("get", "/api/v1/usage" | "/api/v1/llm/settings") => Tenant(2),
@@ -219,6 +223,7 @@ async fn fixture(server: &TestServer) -> Fixture {
             gateway_key["id"].as_str().unwrap().to_owned(),
         ),
         ("{name}", "matrix-provider".to_owned()),
+        ("tool", "org.members".to_owned()),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -308,6 +313,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({"model": "default", "messages": [{"role": "user", "content": "x"}]})
         }
         ("post", "/v1/embeddings") => json!({"model": "default", "input": "x"}),
+        ("post", "/api/v1/tools/{name}/invoke") => json!({"arguments": {}}),
+        ("put", "/api/v1/tools/{name}/settings") => json!({"enabled": true}),
+        ("put", "/api/v1/tool-rules") => json!({"rules": []}),
         _ => return None,
     })
 }
@@ -324,10 +332,12 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", true, _) => "api-key",
                 ("{id}", _, true) => "invite",
                 ("{id}", _, _) if path.contains("gateway/keys") => "gateway-key",
+                ("{name}", _, _) if path.contains("/tools/") => "tool",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.
-            targets_acme |= key != "{slug}" && key != "{name}";
+            // Tools are the installation's.
+            targets_acme |= key != "{slug}" && key != "{name}" && key != "tool";
             params[key].clone()
         })
         .collect::<Vec<_>>()

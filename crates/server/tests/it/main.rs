@@ -21,3 +21,4 @@ mod identity;
 mod layers;
 mod mail;
 mod sso;
+mod tools;

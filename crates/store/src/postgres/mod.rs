@@ -69,7 +69,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         auth: db.clone(),
         gateway_keys: db.clone(),
         usage: db.clone(),
-        llm_settings: db,
+        llm_settings: db.clone(),
+        tool_policy: db,
     })
 }
 
@@ -83,6 +84,7 @@ crate::sql::api_keys::api_key_repo!(PgDb);
 crate::sql::invites::invite_repo!(PgDb);
 crate::sql::auth_state::auth_state_repo!(PgDb);
 crate::sql::gateway::gateway_repos!(PgDb);
+crate::sql::tools::tool_policy_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

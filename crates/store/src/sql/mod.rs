@@ -15,6 +15,7 @@ pub(crate) mod memberships;
 pub(crate) mod orgs;
 pub(crate) mod secrets;
 pub(crate) mod sessions;
+pub(crate) mod tools;
 pub(crate) mod users;
 
 use crate::StoreError;

@@ -70,7 +70,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         auth: db.clone(),
         gateway_keys: db.clone(),
         usage: db.clone(),
-        llm_settings: db,
+        llm_settings: db.clone(),
+        tool_policy: db,
     })
 }
 
@@ -84,6 +85,7 @@ crate::sql::api_keys::api_key_repo!(SqliteDb);
 crate::sql::invites::invite_repo!(SqliteDb);
 crate::sql::auth_state::auth_state_repo!(SqliteDb);
 crate::sql::gateway::gateway_repos!(SqliteDb);
+crate::sql::tools::tool_policy_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.
