@@ -85,3 +85,33 @@ test("unknown pages show the styled 404", async () => {
   assert.equal(await page.locator("h1").textContent(), "Overview");
   await context.close();
 });
+
+test("the audit viewer filters, verifies the chain and exports", async () => {
+  const { context, page } = await signedIn({ acceptDownloads: true });
+  const errors = watchForErrors(page);
+  await page.getByRole("link", { name: "Audit log" }).click();
+  assert.equal(await page.title(), "Audit log · Switchboard");
+  // Setup and the sign-ins are already there, newest first.
+  const kinds = await page.getByTestId("audit-events").locator("tbody tr td:nth-child(4)").allTextContents();
+  assert.ok(kinds.includes("auth.login"), kinds.join(", "));
+  const seqs = (await page.getByTestId("audit-events").locator("tbody tr td:nth-child(1)").allTextContents()).map(Number);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first");
+
+  await page.getByLabel("Kind starts with").fill("auth.login");
+  await page.getByRole("button", { name: "Filter" }).click();
+  const filtered = await page.getByTestId("audit-events").locator("tbody tr td:nth-child(4)").allTextContents();
+  assert.ok(filtered.length > 0 && filtered.every((k) => k === "auth.login"), filtered.join(", "));
+
+  await page.getByTestId("verify-chain").click();
+  assert.match(await page.getByTestId("verify-result").textContent(), /The chain is intact: \d+ events checked/);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+  assert.equal(download.suggestedFilename(), "audit.csv");
+  const { readFileSync } = await import("node:fs");
+  const lines = readFileSync(await download.path(), "utf8").trim().split("\r\n");
+  assert.equal(lines[0], "seq,at,actor_kind,actor_id,kind,target,decision,details,hash");
+  assert.ok(lines.length > 1 && lines.slice(1).every((l) => l.includes(",auth.login,")), lines.join("\n"));
+  await page.screenshot({ path: "test-results/audit.png", fullPage: true });
+  assert.deepEqual(errors, [], "no console errors or CSP violations");
+  await context.close();
+});

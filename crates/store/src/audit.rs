@@ -43,6 +43,10 @@ pub struct AuditFilter {
     pub until: Option<Timestamp>,
     /// Only events with `seq` greater than this (paging cursor).
     pub after_seq: i64,
+    /// Only events with `seq` smaller than this (paging backwards, newest first).
+    pub before_seq: Option<i64>,
+    /// Newest first instead of chain order.
+    pub newest_first: bool,
     pub limit: u32,
 }
 

@@ -19,7 +19,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
         ToolDef {
             name: "audit.search",
             description: "Search this organisation's audit log: who did what and when, newest \
-                           last. Filter by event kind prefix (e.g. `tool.`, `auth.login`), actor \
+                           first. Filter by event kind prefix (e.g. `tool.`, `auth.login`), actor \
                            id and time range.",
             input_schema: json!({
                 "type": "object",
@@ -79,6 +79,8 @@ fn audit_search<'a>(app: &'a App, principal: &'a Principal, arguments: Value) ->
             since: time(&arguments, "since"),
             until: time(&arguments, "until"),
             after_seq: 0,
+            before_seq: None,
+            newest_first: true,
             limit: arguments["limit"]
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())

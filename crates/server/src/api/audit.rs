@@ -28,10 +28,43 @@ pub struct AuditQuery {
     until: Option<Timestamp>,
     /// Paging cursor: events after this sequence number.
     after: Option<i64>,
+    /// Paging cursor backwards: events before this sequence number.
+    before: Option<i64>,
+    /// `asc` (chain order, default) or `desc` (newest first).
+    order: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     limit: Option<u32>,
-    /// `json` (default) or `jsonl` (JSON Lines download).
+    /// `json` (default), `jsonl` (JSON Lines download) or `csv` (a download).
     format: Option<String>,
+}
+
+/// Events as CSV (RFC 4180) with a header line; details as compact JSON.
+pub fn audit_csv(events: &[AuditEventView]) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = String::from("seq,at,actor_kind,actor_id,kind,target,decision,details,hash\r\n");
+    for e in events {
+        let row = [
+            e.seq.to_string(),
+            e.at.clone(),
+            e.actor_kind.clone(),
+            e.actor_id.clone().unwrap_or_default(),
+            e.kind.clone(),
+            e.target.clone().unwrap_or_default(),
+            e.decision.clone().unwrap_or_default(),
+            e.details.to_string(),
+            e.hash.clone(),
+        ];
+        let row: Vec<String> = row.iter().map(|v| field(v)).collect();
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,10 +115,34 @@ pub async fn list(
         since: q.since,
         until: q.until,
         after_seq: q.after.unwrap_or(0),
+        before_seq: q.before,
+        newest_first: match q.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => {
+                return Err(ApiError::new(
+                    crate::error::ErrorCode::InvalidRequest,
+                    "`order` must be asc or desc.",
+                ))
+            }
+        },
         limit: q.limit.unwrap_or(100),
     };
     let events = state.app.identity.audit_events(&auth, filter).await?;
     let views: Vec<AuditEventView> = events.iter().map(view).collect();
+    if q.format.as_deref() == Some("csv") {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"audit.csv\"",
+                ),
+            ],
+            audit_csv(&views),
+        )
+            .into_response());
+    }
     if q.format.as_deref() == Some("jsonl") {
         let mut body = String::new();
         for v in &views {

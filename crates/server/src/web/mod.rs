@@ -9,6 +9,7 @@
 mod account;
 mod admin;
 pub mod assets;
+mod audit;
 pub mod charts;
 pub mod console;
 pub mod flash;
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
             post(gateway::providers_delete),
         )
         .route("/usage", get(usage::org_page))
+        .route("/audit", get(audit::page))
         .route("/operator/usage", get(usage::platform_page))
         .route("/operator/{slug}/{action}", post(admin::operator_action))
 }
@@ -90,6 +92,7 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/gateway", "AI gateway", console::Sees::Admins),
     ("/models", "Models", console::Sees::Admins),
     ("/usage", "Usage", console::Sees::Admins),
+    ("/audit", "Audit log", console::Sees::Admins),
     ("/operator", "Organisations", console::Sees::Operators),
     (
         "/operator/usage",

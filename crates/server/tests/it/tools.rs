@@ -115,4 +115,47 @@ server_tests! {
         let (_, verify) = server.send(&owner, Method::GET, "/api/v1/audit/verify", None).await;
         assert_eq!(verify["ok"], true, "{verify}");
     }
+
+    async fn the_audit_viewer_filters_pages_verifies_and_exports(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        for _ in 0..55 {
+            assert_eq!(invoke(&server, &owner, "org.members", json!({})).await.0, 200);
+        }
+        let page = |caller: &Caller, path: &str| {
+            let (caller, path) = (caller.clone(), path.to_owned());
+            let server = &server;
+            async move {
+                let r = server.request(&caller, Method::GET, &path, None).await;
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = page(&owner, "/audit?kind=tool.").await;
+        assert_eq!(status, 200);
+        assert_eq!(html.matches("<code>tool.call</code>").count(), 50, "a page of 50, newest first");
+        assert!(!html.contains("admin.invite_created"), "filtered by kind");
+        let older = html.find("before=").map(|i| &html[i + 7..]).unwrap();
+        let before: i64 = older[..older.find('"').unwrap()].parse().unwrap();
+        let (_, html) = page(&owner, &format!("/audit?kind=tool.&before={before}")).await;
+        assert_eq!(html.matches("<code>tool.call</code>").count(), 5, "the older page holds the rest");
+        assert!(!html.contains("Older events"));
+        let (_, html) = page(&owner, "/audit?verify=1").await;
+        assert!(html.contains("The chain is intact"), "{html}");
+        assert_eq!(page(&member, "/audit").await.0, 403);
+        let reversed = server.request(&owner, Method::GET, "/audit?from=nope", None).await;
+        assert_eq!(reversed.status(), 303);
+
+        let csv = server.request(&owner, Method::GET, "/api/v1/audit?kind=tool.&format=csv&limit=3", None).await;
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = csv.text().await.unwrap();
+        let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+        assert_eq!(lines[0], "seq,at,actor_kind,actor_id,kind,target,decision,details,hash");
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].contains(",tool.call,org.members,allow,\""), "details quoted: {}", lines[1]);
+        let (_, newest) = server.send(&owner, Method::GET, "/api/v1/audit?order=desc&limit=2", None).await;
+        assert!(newest[0]["seq"].as_i64() > newest[1]["seq"].as_i64());
+        let (status, _) = server.send(&owner, Method::GET, "/api/v1/audit?order=sideways", None).await;
+        assert_eq!(status, 400);
+    }
 }

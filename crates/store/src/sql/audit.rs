@@ -164,8 +164,10 @@ macro_rules! audit_repo {
                      AND ($3 IS NULL OR substr(kind, 1, length($3)) = $3) \
                      AND ($4 IS NULL OR actor_id = $4) \
                      AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
-                     ORDER BY seq LIMIT $7",
-                    $crate::sql::audit::COLUMNS
+                     AND ($8 IS NULL OR seq < $8) \
+                     ORDER BY seq {} LIMIT $7",
+                    $crate::sql::audit::COLUMNS,
+                    if filter.newest_first { "DESC" } else { "ASC" }
                 );
                 Ok(sqlx::query_as::<_, $crate::sql::audit::AuditRow>(&sql)
                     .bind(org.as_uuid())
@@ -175,6 +177,7 @@ macro_rules! audit_repo {
                     .bind(filter.since)
                     .bind(filter.until)
                     .bind(i64::from(filter.limit))
+                    .bind(filter.before_seq)
                     .fetch_all(self.reader())
                     .await
                     .map_err($crate::StoreError::from_sqlx)?
