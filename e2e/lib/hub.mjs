@@ -226,3 +226,25 @@ export function freshPostgres() {
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
+
+/**
+ * A `switchboard.toml` with one OpenAI-compatible provider `local` at the fake provider:
+ * `local/gpt-test` (1 / 2 USD per million tokens, the default model) and `extraModels` (free).
+ * `apiKeyEnv` names the environment variable holding the provider's key, if any.
+ */
+export function fakeProviderConfig(fakeBase, { apiKeyEnv, extraModels = [] } = {}) {
+  const key = apiKeyEnv ? `api_key = "env:${apiKeyEnv}"\n` : "";
+  const extra = extraModels.map((name) => `[[llm.providers.models]]\nname = "${name}"\n`).join("");
+  return `[llm]
+default_model = "local/gpt-test"
+
+[[llm.providers]]
+name = "local"
+kind = "openai"
+base_url = "${fakeBase}/v1"
+${key}[[llm.providers.models]]
+name = "gpt-test"
+input_usd_per_mtok = 1.0
+output_usd_per_mtok = 2.0
+${extra}`;
+}

@@ -5,27 +5,21 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { launchBrowser, setupViaApi, signIn, startFakeLlm, startHub, watchForErrors } from "../lib/hub.mjs";
+import {
+  fakeProviderConfig,
+  launchBrowser,
+  setupViaApi,
+  signIn,
+  startFakeLlm,
+  startHub,
+  watchForErrors,
+} from "../lib/hub.mjs";
 
 let fake;
 let hub;
 let browser;
 
-const config = (fakeBase) => `
-[llm]
-default_model = "local/gpt-test"
-
-[[llm.providers]]
-name = "local"
-kind = "openai"
-base_url = "${fakeBase}/v1"
-[[llm.providers.models]]
-name = "gpt-test"
-input_usd_per_mtok = 1.0
-output_usd_per_mtok = 2.0
-[[llm.providers.models]]
-name = "small"
-`;
+const config = (fakeBase) => fakeProviderConfig(fakeBase, { extraModels: ["small"] });
 
 before(async () => {
   fake = await startFakeLlm();

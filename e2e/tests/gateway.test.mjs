@@ -8,27 +8,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { apiSession, freshPostgres, setupViaApi, startFakeLlm, startHub } from "../lib/hub.mjs";
+import { apiSession, fakeProviderConfig, freshPostgres, setupViaApi, startFakeLlm, startHub } from "../lib/hub.mjs";
 
 const PYTHON = process.env.OPENAI_PYTHON ?? "python3";
 let fake;
 let hub;
 let session;
 
-const config = (fakeBase) => `
-[llm]
-default_model = "local/gpt-test"
-
-[[llm.providers]]
-name = "local"
-kind = "openai"
-base_url = "${fakeBase}/v1"
-api_key = "env:LOCAL_LLM_KEY"
-[[llm.providers.models]]
-name = "gpt-test"
-input_usd_per_mtok = 1.0
-output_usd_per_mtok = 2.0
-`;
+const config = (fakeBase) => fakeProviderConfig(fakeBase, { apiKeyEnv: "LOCAL_LLM_KEY" });
 
 async function createKey(run, headers, name) {
   const response = await fetch(run.base + "/api/v1/gateway/keys", {

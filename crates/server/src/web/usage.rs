@@ -340,6 +340,13 @@ fn page(
     flash::finish(render(&page), clear)
 }
 
+/// The period and metric of a page request, or the way back to the page's defaults with the
+/// reason.
+fn requested(state: &AppState, q: &UsageQuery, back: &str) -> Result<(Period, Metric), Response> {
+    let today = state.app.clock.now().date_naive();
+    read_query(q, today).map_err(|message| redirect_with(back, FlashKind::Error, message))
+}
+
 /// `GET /usage`: the organisation's usage (admins).
 pub async fn org_page(
     State(state): State<AppState>,
@@ -347,10 +354,9 @@ pub async fn org_page(
     headers: HeaderMap,
     Query(q): Query<UsageQuery>,
 ) -> Response {
-    let today = state.app.clock.now().date_naive();
-    let (period, metric) = match read_query(&q, today) {
+    let (period, metric) = match requested(&state, &q, "/usage") {
         Ok(read) => read,
-        Err(message) => return redirect_with("/usage", FlashKind::Error, message),
+        Err(response) => return response,
     };
     let gateway = &state.app.gateway;
     let principal = user.principal();
@@ -439,10 +445,9 @@ pub async fn platform_page(
     headers: HeaderMap,
     Query(q): Query<UsageQuery>,
 ) -> Response {
-    let today = state.app.clock.now().date_naive();
-    let (period, metric) = match read_query(&q, today) {
+    let (period, metric) = match requested(&state, &q, "/operator/usage") {
         Ok(read) => read,
-        Err(message) => return redirect_with("/operator/usage", FlashKind::Error, message),
+        Err(response) => return response,
     };
     let gateway = &state.app.gateway;
     let principal = user.principal();
