@@ -38,6 +38,10 @@ pub struct App {
     pub workers: Supervisor,
     /// Every tool (DESIGN 4.2); calls go through [`App::invoke_tool`].
     pub tools: std::sync::Arc<tools::Registry>,
+    /// How long an approval request waits for a decision.
+    pub approval_ttl: chrono::Duration,
+    /// Wakes the approvals worker when a request is decided in this process.
+    pub approvals_wake: std::sync::Arc<tokio::sync::Notify>,
     pub version: &'static str,
 }
 
@@ -64,6 +68,8 @@ impl App {
             audit,
             workers: Supervisor::new(),
             tools: std::sync::Arc::new(tools::Registry::default()),
+            approval_ttl: tools::approvals::DEFAULT_TTL,
+            approvals_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -102,6 +108,12 @@ impl App {
             self.workers
                 .spawn("usage-writer", move |shutdown| writer.run(shutdown));
         }
+    }
+
+    /// Sets how long approval requests wait for a decision (default one hour).
+    pub fn with_approval_ttl(mut self, ttl: chrono::Duration) -> App {
+        self.approval_ttl = ttl;
+        self
     }
 
     /// Sends invites (and later notifications) by email.

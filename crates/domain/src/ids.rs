@@ -98,6 +98,10 @@ typed_id!(
     /// One recorded model call.
     UsageId
 );
+typed_id!(
+    /// A request for a human to approve one tool call.
+    ApprovalId
+);
 
 #[cfg(test)]
 mod tests {

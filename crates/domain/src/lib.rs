@@ -12,8 +12,9 @@ pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
-    ApiKeyId, AuditEventId, GatewayKeyId, InviteId, OrgId, SecretId, SessionId, UsageId, UserId,
+    ApiKeyId, ApprovalId, AuditEventId, GatewayKeyId, InviteId, OrgId, SecretId, SessionId,
+    UsageId, UserId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
-pub use policy::{Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};
+pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};
 pub use role::{Role, RoleParseError};

@@ -170,6 +170,45 @@ impl Decision {
     }
 }
 
+/// Where an approval request stands: `pending`, then `approved`, `denied` or `expired` (an
+/// expiry is a denial), then after running `executed` or `failed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    Executed,
+    Failed,
+}
+
+impl ApprovalStatus {
+    pub const ALL: [ApprovalStatus; 6] = [
+        ApprovalStatus::Pending,
+        ApprovalStatus::Approved,
+        ApprovalStatus::Denied,
+        ApprovalStatus::Expired,
+        ApprovalStatus::Executed,
+        ApprovalStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Expired => "expired",
+            ApprovalStatus::Executed => "executed",
+            ApprovalStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        ApprovalStatus::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// Whether `name` matches a glob of `*` (any run, also empty) and `?` (one character).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     if pattern.is_ascii() && name.is_ascii() {

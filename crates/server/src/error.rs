@@ -85,8 +85,8 @@ error_codes! {
     ToolDenied => ("tool_denied", FORBIDDEN),
     /// The tool's arguments do not match its input schema; nothing ran.
     InvalidArguments => ("invalid_arguments", UNPROCESSABLE_ENTITY),
-    /// The policy asks a human to approve this call first.
-    ApprovalRequired => ("approval_required", CONFLICT),
+    /// A four-eyes (T4) request may not be approved by the person who asked for it.
+    FourEyesRequired => ("four_eyes_required", FORBIDDEN),
     /// The tool ran and failed.
     ToolFailed => ("tool_failed", BAD_GATEWAY),
 }
@@ -158,7 +158,7 @@ impl ErrorCode {
             ErrorCode::UpstreamError => "The model provider failed.",
             ErrorCode::ToolDenied => "The tool policy refused this call.",
             ErrorCode::InvalidArguments => "The tool's arguments are invalid.",
-            ErrorCode::ApprovalRequired => "This call needs an approval first.",
+            ErrorCode::FourEyesRequired => "Someone other than the requester must approve this.",
             ErrorCode::ToolFailed => "The tool failed.",
         }
     }
@@ -281,13 +281,8 @@ impl From<switchboard_app::tools::ToolError> for ApiError {
                 .with_details(serde_json::json!({ "problems": problems })),
             E::Denied(reason) => ApiError::new(ErrorCode::ToolDenied, message)
                 .with_details(serde_json::json!({ "reason": reason })),
-            E::NeedsApproval {
-                tier,
-                approver,
-                reason,
-            } => ApiError::new(ErrorCode::ApprovalRequired, message).with_details(
-                serde_json::json!({ "tier": tier.as_str(), "approver_role": approver.as_str(), "reason": reason }),
-            ),
+            E::FourEyes => ApiError::new(ErrorCode::FourEyesRequired, message),
+            E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
             E::Failed(_) => ApiError::new(ErrorCode::ToolFailed, message),
             E::Identity(inner) => inner.into(),
             E::Internal(cause) => ApiError::internal(&cause),

@@ -10,6 +10,7 @@
 //! claims, full-text search) is written in those backend folders directly.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod audit;
 pub mod auth_state;
 mod error;
@@ -152,6 +153,7 @@ pub struct Store {
     pub usage: Arc<dyn UsageRepo>,
     pub llm_settings: Arc<dyn LlmSettingsRepo>,
     pub tool_policy: Arc<dyn tools::ToolPolicyRepo>,
+    pub approvals: Arc<dyn approvals::ApprovalRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -1,7 +1,7 @@
 //! The caller of a request, as resolved from a session cookie or an API key, and the
 //! organisation the request acts in.
 
-use switchboard_domain::{ApiKeyId, OrgId, OrgStatus, Role, SessionId, UserId};
+use switchboard_domain::{ApiKeyId, ApprovalId, OrgId, OrgStatus, Role, SessionId, UserId};
 use switchboard_store::{OrgRecord, UserRecord};
 
 use super::{Identity, IdentityError};
@@ -12,6 +12,8 @@ use crate::audit::Actor;
 pub enum Credential {
     Session(SessionId),
     ApiKey(ApiKeyId),
+    /// Running an approved tool call for the person who asked for it (no session of theirs).
+    Approval(ApprovalId),
 }
 
 /// The organisation a request acts in and the caller's role there.
@@ -42,6 +44,8 @@ impl Principal {
             (Credential::ApiKey(id), _) => Actor::ApiKey(id.to_string()),
             (Credential::Session(_), Some(user)) => Actor::User(user.id.to_string()),
             (Credential::Session(id), None) => Actor::User(id.to_string()),
+            (Credential::Approval(_), Some(user)) => Actor::User(user.id.to_string()),
+            (Credential::Approval(_), None) => Actor::System,
         }
     }
 
@@ -52,7 +56,7 @@ impl Principal {
     pub fn session_id(&self) -> Option<SessionId> {
         match self.credential {
             Credential::Session(id) => Some(id),
-            Credential::ApiKey(_) => None,
+            Credential::ApiKey(_) | Credential::Approval(_) => None,
         }
     }
 
@@ -136,5 +140,64 @@ impl Identity {
             }
         }
         Ok(out)
+    }
+}
+
+impl Identity {
+    /// The person or key that asked for an approved tool call, as they are now: their current
+    /// role, or `None` when they left the organisation, the key was revoked or the
+    /// organisation is gone. The approved call runs as them.
+    pub async fn requester(
+        &self,
+        org: OrgId,
+        kind: &str,
+        id: &str,
+        approval: ApprovalId,
+    ) -> Result<Option<Principal>, IdentityError> {
+        let Some(org_record) = self.store.orgs.get(org).await? else {
+            return Ok(None);
+        };
+        match kind {
+            "user" => {
+                let Ok(user_id) = id.parse::<UserId>() else {
+                    return Ok(None);
+                };
+                let (Some(user), Some(membership)) = (
+                    self.store.users.get(user_id).await?,
+                    self.store.memberships.get(org, user_id).await?,
+                ) else {
+                    return Ok(None);
+                };
+                Ok(Some(Principal {
+                    credential: Credential::Approval(approval),
+                    user: Some(user),
+                    org: Some(OrgAccess {
+                        org: org_record,
+                        role: membership.role,
+                    }),
+                }))
+            }
+            "api_key" => {
+                let Ok(key_id) = id.parse::<ApiKeyId>() else {
+                    return Ok(None);
+                };
+                let key = self
+                    .store
+                    .api_keys
+                    .list_for_org(org)
+                    .await?
+                    .into_iter()
+                    .find(|k| k.id == key_id && k.revoked_at.is_none());
+                Ok(key.map(|k| Principal {
+                    credential: Credential::ApiKey(k.id),
+                    user: None,
+                    org: Some(OrgAccess {
+                        org: org_record,
+                        role: k.role,
+                    }),
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 }

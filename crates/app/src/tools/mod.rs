@@ -7,6 +7,7 @@
 //! settings and rules, then — when allowed — the implementation. The decision, its reason and
 //! the guarded arguments are written to the audit log, whatever the outcome.
 
+pub mod approvals;
 pub mod schema;
 mod system;
 
@@ -69,19 +70,27 @@ pub enum ToolError {
     InvalidArguments(Vec<String>),
     #[error("The call was denied: {0}.")]
     Denied(String),
-    /// The policy asks a human first. (Approval requests are the next step of this layer.)
-    #[error("This call needs the approval of an {approver} ({tier}): {reason}.")]
-    NeedsApproval {
-        tier: Tier,
-        approver: Role,
-        reason: String,
-    },
+    /// A four-eyes request decided by its own requester.
+    #[error("The person who asked for this call may not approve it (four-eyes rule).")]
+    FourEyes,
+    /// The request was already decided or has expired.
+    #[error("{0}")]
+    Conflict(String),
     #[error("The tool failed: {0}")]
     Failed(String),
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// What a call produced: the tool's result, or a request waiting for a human.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Invoked {
+    Done(Value),
+    Pending {
+        approval_id: switchboard_domain::ApprovalId,
+    },
 }
 
 /// Every tool of this installation.
@@ -145,7 +154,7 @@ fn attended(role: Role) -> CallContext {
 }
 
 /// The arguments as the audit log keeps them: personal data and secrets redacted.
-fn guarded(arguments: &Value) -> Value {
+pub(crate) fn guarded(arguments: &Value) -> Value {
     let text = arguments.to_string();
     let policy = switchboard_guard::Policy::default();
     match switchboard_guard::redact(
@@ -214,14 +223,14 @@ impl App {
             .collect())
     }
 
-    /// Calls a tool for a person or an API key: schema, policy, then the implementation.
-    /// Every outcome is audited as `tool.call`.
+    /// Calls a tool for a person or an API key: schema, policy, then the implementation — or,
+    /// when the policy asks, an approval request. Every outcome is audited as `tool.call`.
     pub async fn invoke_tool(
         &self,
         principal: &Principal,
         name: &str,
         arguments: Value,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<Invoked, ToolError> {
         let access = principal.tenant(Role::Viewer)?;
         let org = access.org.id;
         let tool = self.tools.get(name);
@@ -267,16 +276,25 @@ impl App {
         if let Decision::Ask {
             tier,
             approver,
+            four_eyes,
             reason,
-            ..
         } = decision
         {
-            record(audit("ask", json!({"reason": reason.clone()}))).await?;
-            return Err(ToolError::NeedsApproval {
+            let asked = approvals::Asked {
+                tool: tool.name,
+                arguments: arguments.clone(),
                 tier,
                 approver,
-                reason,
-            });
+                four_eyes,
+                reason: reason.clone(),
+            };
+            let approval_id = self.request_approval(principal, org, asked).await?;
+            record(audit(
+                "ask",
+                json!({"reason": reason, "approval_id": approval_id.to_string()}),
+            ))
+            .await?;
+            return Ok(Invoked::Pending { approval_id });
         }
         let result = (tool.run)(self, principal, arguments.clone()).await;
         let outcome = match &result {
@@ -284,7 +302,9 @@ impl App {
             Err(e) => json!({"reason": decision.reason(), "ok": false, "error": e.0}),
         };
         record(audit("allow", outcome)).await?;
-        result.map_err(|e| ToolError::Failed(e.0))
+        result
+            .map(Invoked::Done)
+            .map_err(|e| ToolError::Failed(e.0))
     }
 
     /// Enables or disables a tool, or raises its tier, for the admin's organisation.

@@ -87,6 +87,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tools::invoke))
         .routes(routes!(tools::settings))
         .routes(routes!(tools::rules, tools::set_rules))
+        .routes(routes!(tools::approvals))
+        .routes(routes!(tools::approval))
+        .routes(routes!(tools::approve))
+        .routes(routes!(tools::deny))
         .split_for_parts();
     (router, spec)
 }

@@ -2,13 +2,16 @@
 //! (`POST /api/v1/tools/{name}/invoke`), and the organisation's tool settings and rules
 //! (admins). Schema, policy and audit are the app's (`switchboard_app::tools`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_app::tools::{SettingsChange, ToolView};
-use switchboard_domain::{Rule, Tier};
-use utoipa::ToSchema;
+use switchboard_app::tools::approvals::ApprovalView;
+use switchboard_app::tools::{Invoked, SettingsChange, ToolView};
+use switchboard_domain::{ApprovalId, ApprovalStatus, Rule, Tier};
+use utoipa::{IntoParams, ToSchema};
 
 use super::json::ApiJson;
 use crate::auth::{Admin, Auth, Viewer};
@@ -45,14 +48,21 @@ pub struct InvokeResult {
     result: Value,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct PendingResult {
+    approval_id: String,
+    /// `pending`.
+    status: &'static str,
+}
+
 /// Calls a tool: arguments checked against its schema, then the policy, then the tool.
 /// Every call is audited.
 #[utoipa::path(post, path = "/api/v1/tools/{name}/invoke", tag = "tools", request_body = InvokeBody,
     params(("name" = String, Path, description = "The tool, e.g. `audit.search`")),
     responses(
         (status = 200, description = "The tool's result", body = InvokeResult),
+        (status = 202, description = "Waiting for approval", body = PendingResult),
         (status = 403, description = "`tool_denied`", body = ErrorBody),
-        (status = 409, description = "`approval_required`", body = ErrorBody),
         (status = 422, description = "`invalid_arguments` with the problems", body = ErrorBody),
         (status = 502, description = "`tool_failed`", body = ErrorBody)
     ))]
@@ -61,9 +71,20 @@ pub async fn invoke(
     auth: Auth<Viewer>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<InvokeBody>,
-) -> Result<Json<InvokeResult>, ApiError> {
-    let result = state.app.invoke_tool(&auth, &name, body.arguments).await?;
-    Ok(Json(InvokeResult { result }))
+) -> Result<Response, ApiError> {
+    Ok(
+        match state.app.invoke_tool(&auth, &name, body.arguments).await? {
+            Invoked::Done(result) => Json(InvokeResult { result }).into_response(),
+            Invoked::Pending { approval_id } => (
+                StatusCode::ACCEPTED,
+                Json(PendingResult {
+                    approval_id: approval_id.to_string(),
+                    status: "pending",
+                }),
+            )
+                .into_response(),
+        },
+    )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,4 +176,115 @@ pub async fn set_rules(
 ) -> Result<Json<RulesBody>, ApiError> {
     state.app.set_tool_rules(&auth, body.rules.clone()).await?;
     Ok(Json(body))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ApprovalsQuery {
+    /// `pending`, `approved`, `denied`, `expired`, `executed` or `failed`.
+    status: Option<String>,
+}
+
+/// The organisation's approval requests, newest first.
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "tools", params(ApprovalsQuery),
+    responses((status = 200, description = "Requests", body = Vec<Object>),
+              (status = 400, description = "Unknown status", body = ErrorBody)))]
+pub async fn approvals(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Query(q): Query<ApprovalsQuery>,
+) -> Result<Json<Vec<ApprovalView>>, ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(ApprovalStatus::parse(raw).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "`status` must be pending, approved, denied, expired, executed or failed.",
+            )
+            .with_details(serde_json::json!({"field": "status"}))
+        })?),
+    };
+    Ok(Json(state.app.list_approvals(&auth, status).await?))
+}
+
+fn approval_id(raw: &str) -> Result<ApprovalId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::from_code(ErrorCode::NotFound))
+}
+
+/// One approval request: status, tool, (guarded) arguments, tier, who asked and decided,
+/// and the result once it ran.
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "tools",
+    params(("id" = String, Path, description = "The request")),
+    responses((status = 200, description = "The request", body = Object),
+              (status = 404, description = "No such request here", body = ErrorBody)))]
+pub async fn approval(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Path(id): Path<String>,
+) -> Result<Json<ApprovalView>, ApiError> {
+    Ok(Json(state.app.approval(&auth, approval_id(&id)?).await?))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// Why (kept in the audit log).
+    reason: Option<String>,
+}
+
+/// The optional `{"reason"}` of a decision (an empty body is no reason).
+fn decision_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<DecisionBody>(body)
+        .map(|b| b.reason)
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("The body is invalid: {e}"),
+            )
+        })
+}
+
+/// Approves a pending request; the call then runs in the background as the requester.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/approve", tag = "tools", request_body = DecisionBody,
+    params(("id" = String, Path, description = "The request")),
+    responses((status = 200, description = "Approved", body = Object),
+              (status = 403, description = "Not an approver, or `four_eyes_required`", body = ErrorBody),
+              (status = 409, description = "Already decided or expired", body = ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let reason = decision_reason(&body)?;
+    Ok(Json(
+        state
+            .app
+            .decide_approval(&auth, approval_id(&id)?, true, reason)
+            .await?,
+    ))
+}
+
+/// Denies a pending request; the call never runs.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/deny", tag = "tools", request_body = DecisionBody,
+    params(("id" = String, Path, description = "The request")),
+    responses((status = 200, description = "Denied", body = Object),
+              (status = 403, description = "Not an approver", body = ErrorBody),
+              (status = 409, description = "Already decided or expired", body = ErrorBody)))]
+pub async fn deny(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let reason = decision_reason(&body)?;
+    Ok(Json(
+        state
+            .app
+            .decide_approval(&auth, approval_id(&id)?, false, reason)
+            .await?,
+    ))
 }

@@ -60,6 +60,8 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("post", "/api/v1/tools/{name}/invoke") => Tenant(0),
         ("put", "/api/v1/tools/{name}/settings") => Tenant(2),
         ("get" | "put", "/api/v1/tool-rules") => Tenant(2),
+        ("get", "/api/v1/approvals" | "/api/v1/approvals/{id}") => Tenant(0),
+        ("post", "/api/v1/approvals/{id}/approve" | "/api/v1/approvals/{id}/deny") => Tenant(2),
         ("get" | "post", "/api/v1/gateway/keys") => Tenant(2),
         ("delete", "/api/v1/gateway/keys/{id}") => Tenant(2),
         ("get", "/api/v1/usage" | "/api/v1/llm/settings") => Tenant(2),
@@ -191,6 +193,25 @@ async fn fixture(server: &TestServer) -> Fixture {
             Some(json!({"name": "target"})),
         )
         .await;
+    // A pending approval: org.members raised to T3 asks an admin.
+    let (status, _) = server
+        .send(
+            &owner,
+            Method::PUT,
+            "/api/v1/tools/org.members/settings",
+            Some(json!({"tier": "T3"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, approval) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/tools/org.members/invoke",
+            Some(json!({"arguments": {}})),
+        )
+        .await;
+    assert_eq!(status, 202, "{approval}");
     let (_, members) = server
         .send(&owner, Method::GET, "/api/v1/members", None)
         .await;
@@ -224,6 +245,10 @@ async fn fixture(server: &TestServer) -> Fixture {
         ),
         ("{name}", "matrix-provider".to_owned()),
         ("tool", "org.members".to_owned()),
+        (
+            "approval",
+            approval["approval_id"].as_str().unwrap().to_owned(),
+        ),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -333,6 +358,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, true) => "invite",
                 ("{id}", _, _) if path.contains("gateway/keys") => "gateway-key",
                 ("{name}", _, _) if path.contains("/tools/") => "tool",
+                ("{id}", _, _) if path.contains("/approvals/") => "approval",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

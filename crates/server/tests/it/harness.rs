@@ -37,6 +37,7 @@ impl TestServer {
             keyring,
         )));
         app.start_accounting();
+        app.start_approvals();
         let router = switchboard_server::router(app.clone(), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -4,6 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use std::time::Duration;
+
 use crate::harness::{Caller, TestServer};
 use crate::server_tests;
 
@@ -84,8 +86,8 @@ server_tests! {
         let (status, body) = server.send(&owner, Method::PUT, "/api/v1/tools/org.members/settings", Some(json!({"enabled": true, "tier": "T3"}))).await;
         assert_eq!((status, body["tier"].as_str()), (200, Some("T3")), "{body}");
         let (status, body) = invoke(&server, &owner, "org.members", json!({})).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("approval_required")), "{body}");
-        assert_eq!((body["error"]["details"]["tier"].as_str(), body["error"]["details"]["approver_role"].as_str()), (Some("T3"), Some("admin")));
+        assert_eq!((status, body["status"].as_str()), (202, Some("pending")), "{body}");
+        assert!(body["approval_id"].is_string());
         let (status, _) = server.send(&owner, Method::PUT, "/api/v1/tools/org.members/settings", Some(json!({"tier": "T9"}))).await;
         assert_eq!(status, 400);
         let (status, _) = server.send(&owner, Method::PUT, "/api/v1/tools/nope/settings", Some(json!({"enabled": false}))).await;
@@ -157,5 +159,150 @@ server_tests! {
         assert!(newest[0]["seq"].as_i64() > newest[1]["seq"].as_i64());
         let (status, _) = server.send(&owner, Method::GET, "/api/v1/audit?order=sideways", None).await;
         assert_eq!(status, 400);
+    }
+
+    async fn approvals_wait_for_the_right_person_then_run_as_the_requester(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let admin = server.member(&owner, "ad@acme.test", "admin").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let raise = |tier: &'static str| {
+            let (server, owner) = (&server, owner.clone());
+            async move {
+                let (status, _) = server.send(&owner, Method::PUT, "/api/v1/tools/org.members/settings", Some(json!({"tier": tier}))).await;
+                assert_eq!(status, 200);
+            }
+        };
+        raise("T3").await;
+
+        // T3: a member asks, an admin approves, the worker runs it as the member.
+        let (status, body) = invoke(&server, &member, "org.members", json!({})).await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["approval_id"].as_str().unwrap().to_owned();
+        let (_, pending) = server.send(&member, Method::GET, "/api/v1/approvals?status=pending", None).await;
+        assert_eq!(pending[0]["id"], id.as_str());
+        assert_eq!((pending[0]["tier"].as_str(), pending[0]["approver_role"].as_str()), (Some("T3"), Some("admin")));
+        let (status, _) = server.send(&member, Method::POST, &format!("/api/v1/approvals/{id}/approve"), None).await;
+        assert_eq!(status, 403, "members do not approve");
+        let (status, body) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{id}/approve"), Some(json!({"reason": "fine"}))).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
+        let done = settled(&server, &member, &id).await;
+        assert_eq!(done["status"], "executed", "{done}");
+        assert!(done["result"]["members"].as_array().unwrap().len() >= 3, "{done}");
+        assert_eq!(done["decision_reason"], "fine");
+        let (status, body) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{id}/deny"), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "{body}");
+
+        // Denied: never runs.
+        let (_, body) = invoke(&server, &member, "org.members", json!({})).await;
+        let denied = body["approval_id"].as_str().unwrap().to_owned();
+        let (status, body) = server.send(&owner, Method::POST, &format!("/api/v1/approvals/{denied}/deny"), Some(json!({"reason": "no"}))).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("denied")), "{body}");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let (_, body) = server.send(&member, Method::GET, &format!("/api/v1/approvals/{denied}"), None).await;
+        assert_eq!((body["status"].as_str(), body.get("result")), (Some("denied"), None));
+
+        // T4: four eyes — the requester may not approve, another admin may.
+        raise("T4").await;
+        let (_, body) = invoke(&server, &admin, "org.members", json!({})).await;
+        let t4 = body["approval_id"].as_str().unwrap().to_owned();
+        let (status, body) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{t4}/approve"), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("four_eyes_required")), "{body}");
+        let (status, _) = server.send(&owner, Method::POST, &format!("/api/v1/approvals/{t4}/approve"), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(settled(&server, &admin, &t4).await["status"], "executed");
+
+        // Another organisation sees none of it; bad input is refused.
+        let other = server.org_with_owner(&operator, "globex").await;
+        let (status, _) = server.send(&other, Method::GET, &format!("/api/v1/approvals/{t4}"), None).await;
+        assert_eq!(status, 404);
+        assert_eq!(server.send(&other, Method::GET, "/api/v1/approvals", None).await.1, json!([]));
+        let (status, _) = server.send(&owner, Method::GET, "/api/v1/approvals?status=maybe", None).await;
+        assert_eq!(status, 400);
+
+        // The whole story is in the audit log.
+        let (_, events) = server.send(&owner, Method::GET, "/api/v1/audit?kind=approval.&limit=100", None).await;
+        let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        for kind in ["approval.requested", "approval.approved", "approval.executed", "approval.denied"] {
+            assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+        }
+        let (_, verify) = server.send(&owner, Method::GET, "/api/v1/audit/verify", None).await;
+        assert_eq!(verify["ok"], true);
+    }
+}
+
+/// Waits (up to 10 s) until the request is no longer pending or approved.
+async fn settled(server: &TestServer, caller: &Caller, id: &str) -> Value {
+    for _ in 0..100 {
+        let (_, body) = server
+            .send(
+                caller,
+                Method::GET,
+                &format!("/api/v1/approvals/{id}"),
+                None,
+            )
+            .await;
+        if body["status"] != "pending" && body["status"] != "approved" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("approval {id} did not settle");
+}
+
+async fn expiry(db: switchboard_store::testing::TestDb) {
+    let server = TestServer::start_app(db, Default::default(), |app| {
+        app.with_approval_ttl(chrono::Duration::seconds(1))
+    })
+    .await;
+    let operator = server.setup().await;
+    let owner = server.org_with_owner(&operator, "acme").await;
+    let (status, _) = server
+        .send(
+            &owner,
+            Method::PUT,
+            "/api/v1/tools/org.members/settings",
+            Some(json!({"tier": "T3"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = invoke(&server, &owner, "org.members", json!({})).await;
+    let id = body["approval_id"].as_str().unwrap().to_owned();
+    let done = settled(&server, &owner, &id).await;
+    assert_eq!(done["status"], "expired", "an expiry is a denial: {done}");
+    let (status, body) = server
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/approvals/{id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    let (_, events) = server
+        .send(
+            &owner,
+            Method::GET,
+            "/api/v1/audit?kind=approval.expired",
+            None,
+        )
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_approvals_expire_sqlite() {
+    expiry(switchboard_store::testing::TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_approvals_expire_postgres() {
+    match switchboard_store::testing::TestDb::postgres().await {
+        Some(db) => expiry(db).await,
+        None => eprintln!("skipped: TEST_DATABASE_URL is not set"),
     }
 }

@@ -70,7 +70,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         gateway_keys: db.clone(),
         usage: db.clone(),
         llm_settings: db.clone(),
-        tool_policy: db,
+        tool_policy: db.clone(),
+        approvals: db,
     })
 }
 
@@ -85,6 +86,7 @@ crate::sql::invites::invite_repo!(PgDb);
 crate::sql::auth_state::auth_state_repo!(PgDb);
 crate::sql::gateway::gateway_repos!(PgDb);
 crate::sql::tools::tool_policy_repo!(PgDb);
+crate::sql::approvals::approval_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

@@ -7,6 +7,7 @@
 //! the database cannot turn back into a domain value surfaces as `StoreError::Corrupt`.
 
 pub(crate) mod api_keys;
+pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth_state;
 pub(crate) mod gateway;

@@ -248,6 +248,7 @@ macro_rules! org_repo {
                     "DELETE FROM org_llm_settings WHERE org_id = $1",
                     "DELETE FROM org_llm_providers WHERE org_id = $1",
                     "DELETE FROM org_tool_policy WHERE org_id = $1",
+                    "DELETE FROM approvals WHERE org_id = $1",
                     "DELETE FROM sealed_secrets WHERE org_id = $1",
                     "DELETE FROM audit_events WHERE org_id = $1",
                     "DELETE FROM organizations WHERE id = $1",

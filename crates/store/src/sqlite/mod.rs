@@ -71,7 +71,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         gateway_keys: db.clone(),
         usage: db.clone(),
         llm_settings: db.clone(),
-        tool_policy: db,
+        tool_policy: db.clone(),
+        approvals: db,
     })
 }
 
@@ -86,6 +87,7 @@ crate::sql::invites::invite_repo!(SqliteDb);
 crate::sql::auth_state::auth_state_repo!(SqliteDb);
 crate::sql::gateway::gateway_repos!(SqliteDb);
 crate::sql::tools::tool_policy_repo!(SqliteDb);
+crate::sql::approvals::approval_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.
