@@ -40,3 +40,27 @@ document.addEventListener("change", function (event) {
     select.form.submit();
   }
 });
+
+// - Approvals badge: refreshed every 15 s while the page is open, so a new request (or one
+//   decided elsewhere) shows without a reload.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var badge = document.querySelector("[data-approvals-badge]");
+    if (!badge || !window.fetch) { return; }
+    function refresh() {
+      fetch("/api/v1/approvals?status=pending", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (list) {
+          if (!Array.isArray(list)) { return; }
+          var now = Date.now();
+          var waiting = list.filter(function (a) { return Date.parse(a.expires_at) > now; }).length;
+          badge.textContent = String(waiting);
+          badge.setAttribute("aria-label", waiting + " waiting");
+          badge.hidden = waiting === 0;
+        })
+        .catch(function () { /* offline: keep the last count */ });
+    }
+    setInterval(refresh, 15000);
+  });
+})();

@@ -54,6 +54,8 @@ pub trait ApprovalRepo: Send + Sync {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ApprovalRecord>, StoreError>;
+    /// How many requests of the organisation wait for a decision (not yet expired).
+    async fn count_pending(&self, org: OrgId, now: Timestamp) -> Result<u64, StoreError>;
     /// Decides a request that is still pending and not expired at `decision.at`; `false`
     /// when it was not (someone else decided, or it expired).
     async fn decide(

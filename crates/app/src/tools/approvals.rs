@@ -184,6 +184,19 @@ impl App {
         Ok(list.iter().map(view).collect())
     }
 
+    /// How many requests of the caller's organisation wait for a decision (for the console's
+    /// badge); 0 without an organisation.
+    pub async fn pending_approvals(&self, principal: &Principal) -> u64 {
+        let Some(access) = principal.org.as_ref() else {
+            return 0;
+        };
+        self.store
+            .approvals
+            .count_pending(access.org.id, self.clock.now())
+            .await
+            .unwrap_or(0)
+    }
+
     /// One approval request of the caller's organisation.
     pub async fn approval(
         &self,

@@ -32,6 +32,8 @@ pub struct SessionView {
     pub role: Option<Role>,
     /// (slug, name, current) for the organisation switcher.
     pub orgs: Vec<(String, String, bool)>,
+    /// Approval requests waiting in the current organisation (the navigation badge).
+    pub pending_approvals: u64,
 }
 
 impl SessionView {
@@ -98,6 +100,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
             None => Vec::new(),
         };
         let current = caller.principal.org_id();
+        let pending_approvals = state.app.pending_approvals(&caller.principal).await;
         let user = caller.principal.user.clone();
         let view = SessionView {
             name: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
@@ -115,6 +118,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
                     )
                 })
                 .collect(),
+            pending_approvals,
         };
         Ok(ConsoleUser { caller, view })
     }

@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+mod approvals;
 pub mod assets;
 mod audit;
 pub mod charts;
@@ -79,6 +80,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/usage", get(usage::org_page))
         .route("/audit", get(audit::page))
+        .route("/approvals", get(approvals::page))
+        .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/operator/usage", get(usage::platform_page))
         .route("/operator/{slug}/{action}", post(admin::operator_action))
 }
@@ -87,6 +90,7 @@ pub fn router() -> Router<AppState> {
 pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/", "Overview", console::Sees::Everyone),
     ("/members", "Members", console::Sees::Members),
+    ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),
     ("/settings", "Security", console::Sees::Admins),
     ("/gateway", "AI gateway", console::Sees::Admins),
@@ -106,6 +110,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// A count shown next to the label (pending approvals), when there is one.
+    pub badge: Option<u64>,
 }
 
 /// The shared frame of every page: navigation, the organisation switcher slot and flashes.
@@ -162,6 +168,7 @@ impl Layout {
                 href,
                 label,
                 current: *href == self.active,
+                badge: (*href == "/approvals").then_some(session.pending_approvals),
             })
             .collect()
     }

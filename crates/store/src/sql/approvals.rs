@@ -141,6 +141,23 @@ macro_rules! approval_repo {
                     .collect())
             }
 
+            async fn count_pending(
+                &self,
+                org: switchboard_domain::OrgId,
+                now: switchboard_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM approvals WHERE org_id = $1 AND status = 'pending' \
+                     AND expires_at > $2",
+                )
+                .bind(org.as_uuid())
+                .bind(now)
+                .fetch_one(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::count(n)
+            }
+
             async fn decide(
                 &self,
                 org: switchboard_domain::OrgId,
