@@ -14,6 +14,8 @@ pub mod gateway;
 pub mod health;
 pub mod identity;
 pub mod mail;
+pub mod net;
+pub mod notify;
 pub mod secrets;
 pub mod tools;
 pub mod workers;
@@ -42,6 +44,10 @@ pub struct App {
     pub approval_ttl: chrono::Duration,
     /// Wakes the approvals worker when a request is decided in this process.
     pub approvals_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Loopback or private hosts webhooks may still call (the operator's allowlist).
+    pub webhook_allow_hosts: Vec<String>,
+    /// Wakes the webhook worker when deliveries are queued in this process.
+    pub notify_wake: std::sync::Arc<tokio::sync::Notify>,
     pub version: &'static str,
 }
 
@@ -70,6 +76,8 @@ impl App {
             tools: std::sync::Arc::new(tools::Registry::default()),
             approval_ttl: tools::approvals::DEFAULT_TTL,
             approvals_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            webhook_allow_hosts: Vec::new(),
+            notify_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -113,6 +121,12 @@ impl App {
     /// Sets how long approval requests wait for a decision (default one hour).
     pub fn with_approval_ttl(mut self, ttl: chrono::Duration) -> App {
         self.approval_ttl = ttl;
+        self
+    }
+
+    /// Lets webhooks call these loopback or private hosts (e.g. an internal chat server).
+    pub fn with_webhook_allow_hosts(mut self, hosts: Vec<String>) -> App {
+        self.webhook_allow_hosts = hosts;
         self
     }
 

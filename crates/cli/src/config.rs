@@ -39,6 +39,23 @@ pub struct Config {
     pub sso: SsoConfig,
     #[serde(default, skip_serializing_if = "LlmConfig::is_empty")]
     pub llm: LlmConfig,
+    #[serde(default, skip_serializing_if = "NotifyConfig::is_empty")]
+    pub notify: NotifyConfig,
+}
+
+/// Notifications: `[notify] webhook_allow_hosts = ["chat.internal"]` lets organisations'
+/// webhooks call these loopback or private hosts (otherwise refused).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_allow_hosts: Vec<String>,
+}
+
+impl NotifyConfig {
+    fn is_empty(&self) -> bool {
+        self.webhook_allow_hosts.is_empty()
+    }
 }
 
 /// Model providers of the installation: `[[llm.providers]]` with `[[llm.providers.models]]`,

@@ -76,6 +76,7 @@ pub fn build_app(config: &Config, store: Store, keyring: Keyring) -> Result<Arc<
             org_providers_allow_private: config.llm.org_providers_allow_private,
         },
     );
+    app = app.with_webhook_allow_hosts(config.notify.webhook_allow_hosts.clone());
     if let (Some(smtp), Some(public_url)) = (config.smtp_settings()?, &config.public_url) {
         app = app.with_mail(switchboard_app::identity::OutgoingMail {
             mailer: switchboard_app::mail::Mailer::new(smtp),

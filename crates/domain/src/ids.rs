@@ -102,6 +102,14 @@ typed_id!(
     /// A request for a human to approve one tool call.
     ApprovalId
 );
+typed_id!(
+    /// An organisation's outbound webhook.
+    WebhookId
+);
+typed_id!(
+    /// One event to deliver to one webhook.
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,8 @@ pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
-    ApiKeyId, ApprovalId, AuditEventId, GatewayKeyId, InviteId, OrgId, SecretId, SessionId,
-    UsageId, UserId,
+    ApiKeyId, ApprovalId, AuditEventId, DeliveryId, GatewayKeyId, InviteId, OrgId, SecretId,
+    SessionId, UsageId, UserId, WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};

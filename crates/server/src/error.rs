@@ -272,6 +272,19 @@ impl From<switchboard_app::gateway::GatewayError> for ApiError {
     }
 }
 
+impl From<switchboard_app::notify::NotifyError> for ApiError {
+    fn from(e: switchboard_app::notify::NotifyError) -> ApiError {
+        use switchboard_app::notify::NotifyError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid { field, .. } => ApiError::new(ErrorCode::InvalidRequest, message)
+                .with_details(serde_json::json!({ "field": field })),
+            E::Identity(inner) => inner.into(),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
 impl From<switchboard_app::tools::ToolError> for ApiError {
     fn from(e: switchboard_app::tools::ToolError) -> ApiError {
         use switchboard_app::tools::ToolError as E;

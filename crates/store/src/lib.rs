@@ -26,6 +26,7 @@ mod sql;
 mod sqlite;
 pub mod tools;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -154,6 +155,7 @@ pub struct Store {
     pub llm_settings: Arc<dyn LlmSettingsRepo>,
     pub tool_policy: Arc<dyn tools::ToolPolicyRepo>,
     pub approvals: Arc<dyn approvals::ApprovalRepo>,
+    pub webhooks: Arc<dyn webhooks::WebhookRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -165,6 +165,16 @@ impl App {
                    "reason": asked.reason, "expires_at": record.expires_at.to_rfc3339()}),
         )
         .await?;
+        self.notify(
+            org,
+            "approval.requested",
+            format!(
+                "Approval needed: {} ({}) — {}. Decide under Approvals in Switchboard.",
+                record.tool, record.tier, record.reason
+            ),
+            serde_json::to_value(view(&record)).unwrap_or_default(),
+        )
+        .await;
         Ok(id)
     }
 
@@ -292,7 +302,24 @@ impl App {
         if approve {
             self.approvals_wake.notify_one();
         }
-        self.approval(principal, id).await
+        let now = self.approval(principal, id).await?;
+        self.notify(
+            org,
+            if approve {
+                "approval.approved"
+            } else {
+                "approval.denied"
+            },
+            format!(
+                "{} {} ({}).",
+                if approve { "Approved:" } else { "Denied:" },
+                now.tool,
+                now.tier
+            ),
+            serde_json::to_value(&now).unwrap_or_default(),
+        )
+        .await;
+        Ok(now)
     }
 
     /// One pass of the approvals worker: expire what ran out of time, run what was approved.
@@ -314,6 +341,16 @@ impl App {
                 json!({"tool": r.tool, "tier": r.tier}),
             )
             .await?;
+            self.notify(
+                r.org_id,
+                "approval.expired",
+                format!(
+                    "Expired without a decision (denied): {} ({}).",
+                    r.tool, r.tier
+                ),
+                serde_json::to_value(view(r)).unwrap_or_default(),
+            )
+            .await;
         }
         let claimed = self
             .store
@@ -364,9 +401,25 @@ impl App {
                 "approval.failed"
             },
             r.id,
-            json!({"tool": r.tool, "ok": outcome.is_ok(), "error": outcome.err()}),
+            json!({"tool": r.tool, "ok": outcome.is_ok(), "error": outcome.as_ref().err()}),
         )
-        .await
+        .await?;
+        let event = if outcome.is_ok() {
+            "approval.executed"
+        } else {
+            "approval.failed"
+        };
+        self.notify(
+            r.org_id,
+            event,
+            match &outcome {
+                Ok(_) => format!("Done: {} ran after approval.", r.tool),
+                Err(e) => format!("Failed after approval: {} — {e}.", r.tool),
+            },
+            json!({"id": r.id.to_string(), "tool": r.tool, "status": status.as_str()}),
+        )
+        .await;
+        Ok(())
     }
 
     /// Starts the approvals worker under the supervisor (stopped on shutdown).

@@ -13,6 +13,7 @@ pub mod members;
 pub mod orgs;
 pub mod setup;
 pub mod tools;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -91,6 +92,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tools::approval))
         .routes(routes!(tools::approve))
         .routes(routes!(tools::deny))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts();
     (router, spec)
 }

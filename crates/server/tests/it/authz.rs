@@ -61,6 +61,9 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("put", "/api/v1/tools/{name}/settings") => Tenant(2),
         ("get" | "put", "/api/v1/tool-rules") => Tenant(2),
         ("get", "/api/v1/approvals" | "/api/v1/approvals/{id}") => Tenant(0),
+        ("get" | "post", "/api/v1/webhooks") => Tenant(2),
+        ("delete", "/api/v1/webhooks/{id}") => Tenant(2),
+        ("get", "/api/v1/webhooks/{id}/deliveries") => Tenant(2),
         ("post", "/api/v1/approvals/{id}/approve" | "/api/v1/approvals/{id}/deny") => Tenant(2),
         ("get" | "post", "/api/v1/gateway/keys") => Tenant(2),
         ("delete", "/api/v1/gateway/keys/{id}") => Tenant(2),
@@ -212,6 +215,15 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 202, "{approval}");
+    let (status, webhook) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"name": "target", "url": "https://hooks.example.com/target"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{webhook}");
     let (_, members) = server
         .send(&owner, Method::GET, "/api/v1/members", None)
         .await;
@@ -249,6 +261,7 @@ async fn fixture(server: &TestServer) -> Fixture {
             "approval",
             approval["approval_id"].as_str().unwrap().to_owned(),
         ),
+        ("webhook", webhook["id"].as_str().unwrap().to_owned()),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -341,6 +354,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/tools/{name}/invoke") => json!({"arguments": {}}),
         ("put", "/api/v1/tools/{name}/settings") => json!({"enabled": true}),
         ("put", "/api/v1/tool-rules") => json!({"rules": []}),
+        ("post", "/api/v1/webhooks") => {
+            json!({"name": "matrix", "url": "https://hooks.example.com/x"})
+        }
         _ => return None,
     })
 }
@@ -359,6 +375,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("gateway/keys") => "gateway-key",
                 ("{name}", _, _) if path.contains("/tools/") => "tool",
                 ("{id}", _, _) if path.contains("/approvals/") => "approval",
+                ("{id}", _, _) if path.contains("/webhooks/") => "webhook",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

@@ -22,3 +22,4 @@ mod layers;
 mod mail;
 mod sso;
 mod tools;
+mod webhooks;

@@ -71,7 +71,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         usage: db.clone(),
         llm_settings: db.clone(),
         tool_policy: db.clone(),
-        approvals: db,
+        approvals: db.clone(),
+        webhooks: db,
     })
 }
 
@@ -87,6 +88,7 @@ crate::sql::auth_state::auth_state_repo!(PgDb);
 crate::sql::gateway::gateway_repos!(PgDb);
 crate::sql::tools::tool_policy_repo!(PgDb);
 crate::sql::approvals::approval_repo!(PgDb);
+crate::sql::webhooks::webhook_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

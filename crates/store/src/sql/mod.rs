@@ -18,6 +18,7 @@ pub(crate) mod secrets;
 pub(crate) mod sessions;
 pub(crate) mod tools;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use crate::StoreError;
 

@@ -249,6 +249,8 @@ macro_rules! org_repo {
                     "DELETE FROM org_llm_providers WHERE org_id = $1",
                     "DELETE FROM org_tool_policy WHERE org_id = $1",
                     "DELETE FROM approvals WHERE org_id = $1",
+                    "DELETE FROM webhook_deliveries WHERE org_id = $1",
+                    "DELETE FROM webhooks WHERE org_id = $1",
                     "DELETE FROM sealed_secrets WHERE org_id = $1",
                     "DELETE FROM audit_events WHERE org_id = $1",
                     "DELETE FROM organizations WHERE id = $1",

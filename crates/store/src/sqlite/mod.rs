@@ -72,7 +72,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         usage: db.clone(),
         llm_settings: db.clone(),
         tool_policy: db.clone(),
-        approvals: db,
+        approvals: db.clone(),
+        webhooks: db,
     })
 }
 
@@ -88,6 +89,7 @@ crate::sql::auth_state::auth_state_repo!(SqliteDb);
 crate::sql::gateway::gateway_repos!(SqliteDb);
 crate::sql::tools::tool_policy_repo!(SqliteDb);
 crate::sql::approvals::approval_repo!(SqliteDb);
+crate::sql::webhooks::webhook_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.
