@@ -54,6 +54,22 @@ pub(super) fn tools() -> Vec<ToolDef> {
             run: usage_summary,
         },
         ToolDef {
+            name: "approvals.list",
+            description: "Approval requests of this organisation, newest first: the tool, its \
+                           (guarded) arguments, tier, who asked, the status and the result.",
+            input_schema: json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "status": {"type": "string",
+                               "enum": ["pending", "approved", "denied", "expired", "executed", "failed"]}
+                }
+            }),
+            min_role: Role::Viewer,
+            tier: Tier::T1,
+            run: approvals_list,
+        },
+        ToolDef {
             name: "org.members",
             description: "The members of this organisation: name, email and role.",
             input_schema: json!({"type": "object", "additionalProperties": false, "properties": {}}),
@@ -131,6 +147,19 @@ fn usage_summary<'a>(app: &'a App, principal: &'a Principal, arguments: Value) -
             })
             .collect();
         Ok(json!({"from": from.to_rfc3339(), "to": to.to_rfc3339(), "rows": rows}))
+    })
+}
+
+fn approvals_list<'a>(app: &'a App, principal: &'a Principal, arguments: Value) -> Running<'a> {
+    Box::pin(async move {
+        let status = arguments["status"]
+            .as_str()
+            .and_then(switchboard_domain::ApprovalStatus::parse);
+        let list = app
+            .list_approvals(principal, status)
+            .await
+            .map_err(|e| ToolFailure(e.to_string()))?;
+        Ok(json!({"approvals": list}))
     })
 }
 

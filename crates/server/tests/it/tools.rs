@@ -43,11 +43,11 @@ server_tests! {
         // Each role sees what it may use, with the tier and the decision it would get.
         let (status, all) = server.send(&owner, Method::GET, "/api/v1/tools", None).await;
         assert_eq!(status, 200);
-        assert_eq!(names(&all), ["audit.search", "usage.summary", "org.members"]);
+        assert_eq!(names(&all), ["audit.search", "usage.summary", "approvals.list", "org.members"]);
         assert_eq!((all[0]["tier"].as_str(), all[0]["decision"].as_str()), (Some("T1"), Some("allow")));
         assert!(all[0]["input_schema"]["properties"]["limit"].is_object());
         let (_, seen) = server.send(&viewer, Method::GET, "/api/v1/tools", None).await;
-        assert_eq!(names(&seen), ["org.members"]);
+        assert_eq!(names(&seen), ["approvals.list", "org.members"]);
 
         let (status, body) = invoke(&server, &viewer, "org.members", json!({})).await;
         assert_eq!(status, 200, "{body}");
@@ -80,7 +80,7 @@ server_tests! {
         let (status, body) = server.send(&owner, Method::PUT, "/api/v1/tools/org.members/settings", Some(json!({"enabled": false}))).await;
         assert_eq!((status, body["enabled"].as_bool()), (200, Some(false)), "{body}");
         let (_, seen) = server.send(&viewer, Method::GET, "/api/v1/tools", None).await;
-        assert_eq!(names(&seen), Vec::<&str>::new());
+        assert_eq!(names(&seen), ["approvals.list"]);
         let (status, body) = invoke(&server, &viewer, "org.members", json!({})).await;
         assert_eq!((status, body["error"]["details"]["reason"].as_str()), (403, Some("org.members is disabled in this organisation")));
         let (status, body) = server.send(&owner, Method::PUT, "/api/v1/tools/org.members/settings", Some(json!({"enabled": true, "tier": "T3"}))).await;
@@ -211,6 +211,15 @@ server_tests! {
         let (status, _) = server.send(&owner, Method::POST, &format!("/api/v1/approvals/{t4}/approve"), None).await;
         assert_eq!(status, 200);
         assert_eq!(settled(&server, &admin, &t4).await["status"], "executed");
+
+        // The assistant's view of it: approvals.list, filtered by status.
+        let (status, body) = invoke(&server, &member, "approvals.list", json!({"status": "executed"})).await;
+        assert_eq!(status, 200, "{body}");
+        let listed = body["result"]["approvals"].as_array().unwrap();
+        assert_eq!(listed.len(), 2, "{body}");
+        assert!(listed.iter().all(|a| a["status"] == "executed"));
+        let (status, _) = invoke(&server, &member, "approvals.list", json!({"status": "lost"})).await;
+        assert_eq!(status, 422);
 
         // Another organisation sees none of it; bad input is refused.
         let other = server.org_with_owner(&operator, "globex").await;
