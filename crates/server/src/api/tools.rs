@@ -259,13 +259,7 @@ pub async fn approve(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<ApprovalView>, ApiError> {
-    let reason = decision_reason(&body)?;
-    Ok(Json(
-        state
-            .app
-            .decide_approval(&auth, approval_id(&id)?, true, reason)
-            .await?,
-    ))
+    decide(&state, &auth, &id, &body, true).await
 }
 
 /// Denies a pending request; the call never runs.
@@ -280,11 +274,20 @@ pub async fn deny(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<ApprovalView>, ApiError> {
-    let reason = decision_reason(&body)?;
-    Ok(Json(
-        state
-            .app
-            .decide_approval(&auth, approval_id(&id)?, false, reason)
-            .await?,
-    ))
+    decide(&state, &auth, &id, &body, false).await
+}
+
+async fn decide(
+    state: &AppState,
+    auth: &Auth<Viewer>,
+    id: &str,
+    body: &[u8],
+    approve: bool,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let reason = decision_reason(body)?;
+    let view = state
+        .app
+        .decide_approval(auth, approval_id(id)?, approve, reason)
+        .await?;
+    Ok(Json(view))
 }
