@@ -250,8 +250,15 @@ impl App {
             )
             .into());
         }
-        let (_, me) = requester_of(principal);
-        if record.four_eyes && me == record.requester_id {
+        // People decide, not API keys: otherwise a requester could approve their own
+        // four-eyes request through a key they made.
+        let Some(me) = principal.user_id().map(|u| u.to_string()) else {
+            return Err(IdentityError::Forbidden(
+                "Approval requests are decided by people: sign in to decide.",
+            )
+            .into());
+        };
+        if record.four_eyes && self.requested_by_person(&record, &me).await? {
             return Err(ToolError::FourEyes);
         }
         let status = if approve {
@@ -320,6 +327,28 @@ impl App {
         )
         .await;
         Ok(now)
+    }
+
+    /// Whether `user` asked for the request: directly, or through an API key they created
+    /// (a revoked key's call cannot run, so only live keys matter).
+    async fn requested_by_person(
+        &self,
+        record: &ApprovalRecord,
+        user: &str,
+    ) -> Result<bool, ToolError> {
+        if record.requester_kind == "user" {
+            return Ok(record.requester_id == user);
+        }
+        let keys = self
+            .store
+            .api_keys
+            .list_for_org(record.org_id)
+            .await
+            .map_err(internal)?;
+        Ok(keys.iter().any(|k| {
+            k.id.to_string() == record.requester_id
+                && k.created_by.is_some_and(|c| c.to_string() == user)
+        }))
     }
 
     /// One pass of the approvals worker: expire what ran out of time, run what was approved.

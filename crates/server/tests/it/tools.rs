@@ -212,11 +212,27 @@ server_tests! {
         assert_eq!(status, 200);
         assert_eq!(settled(&server, &admin, &t4).await["status"], "executed");
 
+        // Through an API key the admin made: the admin still may not approve it, and keys
+        // never decide.
+        let (status, key) = server.send(&admin, Method::POST, "/api/v1/api-keys", Some(json!({"name": "script", "role": "admin"}))).await;
+        assert_eq!(status, 201, "{key}");
+        let script = Caller::key(key["key"].as_str().unwrap());
+        let (status, body) = invoke(&server, &script, "org.members", json!({})).await;
+        assert_eq!(status, 202, "{body}");
+        let by_key = body["approval_id"].as_str().unwrap().to_owned();
+        let (status, body) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{by_key}/approve"), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("four_eyes_required")), "{body}");
+        let (status, body) = server.send(&script, Method::POST, &format!("/api/v1/approvals/{by_key}/approve"), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+        let (status, _) = server.send(&owner, Method::POST, &format!("/api/v1/approvals/{by_key}/approve"), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(settled(&server, &admin, &by_key).await["status"], "executed", "runs as the key");
+
         // The assistant's view of it: approvals.list, filtered by status.
         let (status, body) = invoke(&server, &member, "approvals.list", json!({"status": "executed"})).await;
         assert_eq!(status, 200, "{body}");
         let listed = body["result"]["approvals"].as_array().unwrap();
-        assert_eq!(listed.len(), 2, "{body}");
+        assert_eq!(listed.len(), 3, "{body}");
         assert!(listed.iter().all(|a| a["status"] == "executed"));
         let (status, _) = invoke(&server, &member, "approvals.list", json!({"status": "lost"})).await;
         assert_eq!(status, 422);
