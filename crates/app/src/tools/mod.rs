@@ -130,7 +130,7 @@ pub struct ToolView {
     pub decision: &'static str,
 }
 
-/// Organisation admins' view of one tool's settings.
+/// A change to one tool's settings in an organisation; `None` fields stay as they are.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsChange {
     pub enabled: Option<bool>,
@@ -172,7 +172,7 @@ pub(crate) fn guarded(arguments: &Value) -> Value {
 
 impl App {
     /// The organisation's tool settings and rules (defaults when it never saved any).
-    pub async fn tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
+    async fn tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
         match self
             .store
             .tool_policy

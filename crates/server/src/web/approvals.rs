@@ -38,6 +38,8 @@ pub struct Card {
     pub reason: String,
     pub requested_by: String,
     pub four_eyes: bool,
+    /// The signed-in user has the role this request needs (the service checks it again).
+    pub can_decide: bool,
     pub status: String,
     pub decided_by: String,
     pub decision_reason: String,
@@ -49,7 +51,7 @@ pub struct Card {
 /// People's names by user id, for "asked by" and "decided by".
 type Names = std::collections::HashMap<String, String>;
 
-fn card(v: &ApprovalView, names: &Names) -> Card {
+fn card(v: &ApprovalView, names: &Names, role: Option<Role>) -> Card {
     let who = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let when = |s: &str| {
         chrono::DateTime::parse_from_rfc3339(s)
@@ -64,6 +66,10 @@ fn card(v: &ApprovalView, names: &Names) -> Card {
         reason: v.reason.clone(),
         requested_by: who(&v.requested_by),
         four_eyes: v.four_eyes,
+        can_decide: match (role, v.approver_role.parse::<Role>()) {
+            (Some(mine), Ok(needed)) => mine.at_least(needed),
+            _ => false,
+        },
         status: v.status.clone(),
         decided_by: v.decided_by.as_deref().map(who).unwrap_or_default(),
         decision_reason: v.decision_reason.clone().unwrap_or_default(),
@@ -83,7 +89,6 @@ struct ApprovalsPage {
     layout: Layout,
     pending: Vec<Card>,
     recent: Vec<Card>,
-    can_decide: bool,
     /// How the signed-in user appears in `requested_by`, to mark their own four-eyes requests.
     me: String,
 }
@@ -110,13 +115,15 @@ pub async fn page(
     let (flashes, clear) = flash::take(&headers);
     let page = ApprovalsPage {
         layout: Layout::signed_in("Approvals", "/approvals", flashes, user.view.clone()),
-        pending: pending.into_iter().map(|a| card(a, &names)).collect(),
+        pending: pending
+            .into_iter()
+            .map(|a| card(a, &names, user.view.role))
+            .collect(),
         recent: recent
             .into_iter()
             .take(50)
-            .map(|a| card(a, &names))
+            .map(|a| card(a, &names, user.view.role))
             .collect(),
-        can_decide: user.view.role.is_some_and(|r| r.at_least(Role::Admin)),
         me: user
             .principal()
             .user_id()
