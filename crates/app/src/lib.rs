@@ -6,8 +6,9 @@
 //!
 //! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
 //! `identity` (tenancy, sign-in, keys), `gateway` (the OpenAI-compatible AI gateway: virtual
-//! keys, limits, budgets, guard, accounting), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task). Later capabilities add
-//! `policy`, `tools`, `approvals`, `runtime`, `workspace`, `fleet`.
+//! keys, limits, budgets, guard, accounting), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task), `tools` (the registry, policy
+//! and approvals), `notify` (webhooks) and `runtime` (agents, conversations, runs). Later
+//! capabilities add `workspace` and `fleet`.
 
 pub mod audit;
 pub mod gateway;
@@ -16,6 +17,7 @@ pub mod identity;
 pub mod mail;
 pub mod net;
 pub mod notify;
+pub mod runtime;
 pub mod secrets;
 pub mod tools;
 pub mod workers;
@@ -48,6 +50,10 @@ pub struct App {
     pub webhook_allow_hosts: Vec<String>,
     /// Wakes the webhook worker when deliveries are queued in this process.
     pub notify_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Bumped whenever a run event is stored in this process (wakes its followers).
+    pub run_updates: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Wakes the runs worker when an approval is settled in this process.
+    pub runs_wake: std::sync::Arc<tokio::sync::Notify>,
     pub version: &'static str,
 }
 
@@ -78,6 +84,8 @@ impl App {
             approvals_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             webhook_allow_hosts: Vec::new(),
             notify_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            run_updates: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

@@ -110,6 +110,22 @@ typed_id!(
     /// One event to deliver to one webhook.
     DeliveryId
 );
+typed_id!(
+    /// A conversation with the assistant.
+    ConversationId
+);
+typed_id!(
+    /// One message of a conversation (a user turn, an assistant turn, a tool result).
+    MessageId
+);
+typed_id!(
+    /// One run of the assistant: answering one user message, tool calls included.
+    RunId
+);
+typed_id!(
+    /// An organisation's own agent (AI persona).
+    AgentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,12 +9,14 @@ pub mod ids;
 pub mod org;
 pub mod policy;
 pub mod role;
+pub mod run;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
-    ApiKeyId, ApprovalId, AuditEventId, DeliveryId, GatewayKeyId, InviteId, OrgId, SecretId,
-    SessionId, UsageId, UserId, WebhookId,
+    AgentId, ApiKeyId, ApprovalId, AuditEventId, ConversationId, DeliveryId, GatewayKeyId,
+    InviteId, MessageId, OrgId, RunId, SecretId, SessionId, UsageId, UserId, WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};
 pub use role::{Role, RoleParseError};
+pub use run::RunStatus;

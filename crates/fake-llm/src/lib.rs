@@ -60,6 +60,9 @@ pub struct Script {
     pub chunks: usize,
     /// Token counts to report; by default words of the prompt and of the answer.
     pub usage: Option<(u64, u64)>,
+    /// Streamed answers break off after the text with the provider's in-stream error event
+    /// (Anthropic `overloaded_error`, an OpenAI `{"error":...}` chunk).
+    pub fail_mid_stream: bool,
 }
 
 impl Script {

@@ -158,6 +158,14 @@ pub fn stream(
                 events.push(block_stop(index));
                 index += 1;
             }
+            if script.fail_mid_stream {
+                events.push(frame(
+                    Some("error"),
+                    &json!({"type": "error",
+                            "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+                ));
+                return events;
+            }
             for (i, call) in script.tool_calls.iter().enumerate() {
                 events.push(frame(
                     Some("content_block_start"),
@@ -210,6 +218,13 @@ pub fn stream(
             )];
             for piece in pieces.iter().filter(|p| !p.is_empty()) {
                 events.push(chunk(json!({"content": piece}), Value::Null));
+            }
+            if script.fail_mid_stream {
+                events.push(frame(
+                    None,
+                    &json!({"error": {"message": "The server had an error", "type": "server_error"}}),
+                ));
+                return events;
             }
             for (i, call) in script.tool_calls.iter().enumerate() {
                 events.push(chunk(

@@ -9,10 +9,12 @@
 //! `sql/` as a macro instantiated by `sqlite/` and `postgres/`; SQL that must differ (queue
 //! claims, full-text search) is written in those backend folders directly.
 
+pub mod agents;
 pub mod api_keys;
 pub mod approvals;
 pub mod audit;
 pub mod auth_state;
+pub mod conversations;
 mod error;
 pub mod gateway;
 pub mod invites;
@@ -20,6 +22,7 @@ pub mod memberships;
 mod migrations;
 pub mod orgs;
 mod postgres;
+pub mod runs;
 pub mod secrets;
 pub mod sessions;
 mod sql;
@@ -35,9 +38,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use agents::{AgentRecord, AgentRepo};
 pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, ChainHead, LinkHasher};
 pub use auth_state::{AuthStateRepo, SetupCodeRecord, SsoLoginRecord, SsoSignup};
+pub use conversations::{ConversationRecord, ConversationRepo, MessageRecord};
 pub use error::StoreError;
 pub use gateway::{
     GatewayKeyRecord, GatewayKeyRepo, LlmSettingsRepo, OrgLlmSettings, OrgProviderRecord,
@@ -46,6 +51,7 @@ pub use gateway::{
 pub use invites::{InviteRecord, InviteRepo};
 pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};
 pub use orgs::{OrgRecord, OrgRepo};
+pub use runs::{RunEventRecord, RunRecord, RunRepo};
 pub use secrets::{SealedRecord, SecretRepo, WrappedKey};
 pub use sessions::{SessionRecord, SessionRepo};
 pub use users::{UserRecord, UserRepo, UserStatus};
@@ -156,6 +162,9 @@ pub struct Store {
     pub tool_policy: Arc<dyn tools::ToolPolicyRepo>,
     pub approvals: Arc<dyn approvals::ApprovalRepo>,
     pub webhooks: Arc<dyn webhooks::WebhookRepo>,
+    pub agents: Arc<dyn agents::AgentRepo>,
+    pub conversations: Arc<dyn conversations::ConversationRepo>,
+    pub runs: Arc<dyn runs::RunRepo>,
 }
 
 impl fmt::Debug for Store {

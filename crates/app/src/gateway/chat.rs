@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchboard_domain::{Timestamp, UsageId};
+use switchboard_domain::{OrgId, Timestamp, UsageId, UserId};
 use switchboard_guard::{redact, scanner, GuardError, Placeholders, Policy, StreamRedactor};
 use switchboard_llm::client::{AnswerStream, CallError};
 use switchboard_llm::openai_compat::ClientChat;
@@ -53,7 +53,11 @@ pub enum ChatReply {
 /// Records one call exactly once.
 struct Meter {
     gateway: Gateway,
-    key: Arc<GatewayKeyRecord>,
+    /// The virtual key of a gateway call; `None` for the hub's own calls (the runtime).
+    key: Option<Arc<GatewayKeyRecord>>,
+    org_id: OrgId,
+    user_id: Option<UserId>,
+    actor: Actor,
     models: Arc<OrgModels>,
     endpoint: &'static str,
     model: String,
@@ -101,12 +105,12 @@ impl Meter {
         };
         let inner = &self.gateway.inner;
         let tokens = self.usage.input_tokens + self.usage.output_tokens;
-        if !self.cached {
-            inner
-                .limits
-                .charge_tokens(&self.key, tokens, Instant::now());
+        if let Some(key) = &self.key {
+            if !self.cached {
+                inner.limits.charge_tokens(key, tokens, Instant::now());
+            }
+            inner.limits.add_spend(key.id, self.month, cost);
         }
-        inner.limits.add_spend(self.key.id, self.month, cost);
         metrics::histogram!("switchboard_gateway_overhead_seconds").record(overhead.as_secs_f64());
         metrics::counter!("switchboard_gateway_requests_total", "status" => status.to_owned())
             .increment(1);
@@ -118,9 +122,9 @@ impl Meter {
         }
         let usage = UsageRecord {
             id: UsageId::generate(inner.clock.as_ref()),
-            org_id: self.key.org_id,
-            key_id: Some(self.key.id),
-            user_id: self.key.user_id,
+            org_id: self.org_id,
+            key_id: self.key.as_ref().map(|k| k.id),
+            user_id: self.user_id,
             at: self.at,
             endpoint: self.endpoint.to_owned(),
             model: self.model.clone(),
@@ -134,8 +138,8 @@ impl Meter {
             cached: self.cached,
         };
         let event = NewEvent {
-            org: self.key.org_id,
-            actor: Actor::GatewayKey(self.key.id.to_string()),
+            org: self.org_id,
+            actor: self.actor.clone(),
             kind: "ai.call".to_owned(),
             target: Some(self.model.clone()),
             decision: Some(status.to_owned()),
@@ -261,22 +265,26 @@ impl AnswerGuard {
 }
 
 impl Gateway {
-    /// Resolves the key and the model, and applies limits and budget.
-    async fn admit(
+    /// Opens the meter of a call and resolves the model to its routes (the first is the
+    /// model asked for; fallbacks follow). A model that does not resolve is a metered refusal.
+    #[allow(clippy::too_many_arguments)]
+    fn open_meter(
         &self,
-        bearer: &str,
+        key: Option<Arc<GatewayKeyRecord>>,
+        (org_id, user_id, actor): (OrgId, Option<UserId>, Actor),
+        models: Arc<OrgModels>,
         model: &str,
         endpoint: &'static str,
         stream: bool,
         started: Instant,
     ) -> Result<(Meter, Vec<String>), GatewayError> {
-        let key = self.authenticate(bearer).await?;
-        let models = self.org_models(key.org_id).await?;
         let now = self.inner.clock.now();
-        // From here every outcome is metered: refusals are usage records too.
         let mut meter = Meter {
             gateway: self.clone(),
-            key: key.clone(),
+            key,
+            org_id,
+            user_id,
+            actor,
             models: models.clone(),
             endpoint,
             model: model.to_owned(),
@@ -309,6 +317,35 @@ impl Gateway {
             }
         };
         meter.model = routes.first().cloned().unwrap_or_default();
+        Ok((meter, routes))
+    }
+
+    /// Resolves the key and the model, and applies limits and budget.
+    async fn admit(
+        &self,
+        bearer: &str,
+        model: &str,
+        endpoint: &'static str,
+        stream: bool,
+        started: Instant,
+    ) -> Result<(Meter, Vec<String>), GatewayError> {
+        let key = self.authenticate(bearer).await?;
+        let models = self.org_models(key.org_id).await?;
+        // From here every outcome is metered: refusals are usage records too.
+        let caller = (
+            key.org_id,
+            key.user_id,
+            Actor::GatewayKey(key.id.to_string()),
+        );
+        let (mut meter, routes) = self.open_meter(
+            Some(key.clone()),
+            caller,
+            models,
+            model,
+            endpoint,
+            stream,
+            started,
+        )?;
         if !key.models.is_empty() && !key.models.contains(&meter.model) {
             let e = GatewayError::ModelNotAllowed(meter.model.clone());
             meter.finish(e.status());
@@ -370,14 +407,18 @@ impl Gateway {
             placeholders,
         };
 
-        let cache = meter.key.cache_ttl_secs.map(|ttl| {
+        let (cache_key, cache_ttl) = match &meter.key {
+            Some(key) => (Some(key.id), key.cache_ttl_secs),
+            None => (None, None),
+        };
+        let cache = cache_ttl.map(|ttl| {
             (
                 fingerprint(&meter.model, &request),
                 Duration::from_secs(u64::from(ttl)),
             )
         });
-        if let Some((print, _)) = cache {
-            if let Some(hit) = self.inner.cache.get(meter.key.id, print) {
+        if let (Some((print, _)), Some(cache_key)) = (cache, cache_key) {
+            if let Some(hit) = self.inner.cache.get(cache_key, print) {
                 metrics::counter!("switchboard_gateway_cache_total", "result" => "hit")
                     .increment(1);
                 meter.cached = true;
@@ -434,12 +475,12 @@ impl Gateway {
                         meter.finish(e.status());
                         return Err(e);
                     }
-                    if let Some((print, ttl)) = cache {
+                    if let (Some((print, ttl)), Some(cache_key)) = (cache, cache_key) {
                         let cached = Cached {
                             answer: answer.clone(),
                             route: routed.route,
                         };
-                        self.inner.cache.put(meter.key.id, print, cached, ttl);
+                        self.inner.cache.put(cache_key, print, cached, ttl);
                     }
                     let model = meter.model.clone();
                     let overhead = meter.finish("ok");
@@ -453,6 +494,72 @@ impl Gateway {
                 Err(e) => Err(upstream_failed(&mut meter, &e)),
             }
         }
+    }
+
+    /// A streamed model call the hub makes itself for a person (the assistant runtime):
+    /// the organisation's models and fallbacks, the guard on the prompt and the answer, and
+    /// a usage record with its `ai.call` audit event — the same path as a gateway call,
+    /// without a virtual key's limits. `model` may be `default`.
+    pub async fn converse(
+        &self,
+        org: OrgId,
+        user: Option<UserId>,
+        actor: Actor,
+        model: &str,
+        mut request: ChatRequest,
+    ) -> Result<GatewayStream, GatewayError> {
+        let started = Instant::now();
+        let models = self.org_models(org).await?;
+        request.stream = true;
+        let (mut meter, route_ids) = self.open_meter(
+            None,
+            (org, user, actor),
+            models.clone(),
+            model,
+            "runtime",
+            true,
+            started,
+        )?;
+        let policy = models.policy.clone();
+        let mut placeholders = Placeholders::new();
+        if let Err(e) = guard_request(
+            &mut request,
+            &policy,
+            &mut placeholders,
+            &mut meter.findings,
+        ) {
+            meter.finish(e.status());
+            return Err(e);
+        }
+        let guard = AnswerGuard {
+            restore: policy.restore_in_answers.then(|| placeholders.clone()),
+            policy,
+            placeholders,
+        };
+        let routes: Vec<_> = route_ids
+            .iter()
+            .filter_map(|id| models.catalog.find(id).ok())
+            .collect();
+        let waiting = Instant::now();
+        let result = self.inner.client.stream_routed(&routes, &request).await;
+        meter.upstream += waiting.elapsed();
+        match result {
+            Ok(routed) => {
+                meter.route = Some(routed.route);
+                Ok(GatewayStream::live(meter, routed.value, guard, None))
+            }
+            Err(e) => Err(upstream_failed(&mut meter, &e)),
+        }
+    }
+
+    /// Whether the organisation has a model to talk to (a default is configured).
+    pub async fn has_default_model(&self, org: OrgId) -> Result<bool, GatewayError> {
+        Ok(self
+            .org_models(org)
+            .await?
+            .catalog
+            .routes("default")
+            .is_ok())
     }
 
     /// The model ids a key may use (for `GET /v1/models`).
@@ -748,12 +855,15 @@ impl GatewayStream {
         let Some(route) = self.meter.route.clone().filter(|_| self.completed) else {
             return;
         };
+        let Some(key) = self.meter.key.as_ref().map(|k| k.id) else {
+            return;
+        };
         let mut answer = std::mem::take(&mut self.collected);
         answer.usage = self.meter.usage;
         self.meter
             .gateway
             .inner
             .cache
-            .put(self.meter.key.id, print, Cached { answer, route }, ttl);
+            .put(key, print, Cached { answer, route }, ttl);
     }
 }

@@ -1,7 +1,7 @@
 //! The caller of a request, as resolved from a session cookie or an API key, and the
 //! organisation the request acts in.
 
-use switchboard_domain::{ApiKeyId, ApprovalId, OrgId, OrgStatus, Role, SessionId, UserId};
+use switchboard_domain::{ApiKeyId, ApprovalId, OrgId, OrgStatus, Role, RunId, SessionId, UserId};
 use switchboard_store::{OrgRecord, UserRecord};
 
 use super::{Identity, IdentityError};
@@ -14,6 +14,8 @@ pub enum Credential {
     ApiKey(ApiKeyId),
     /// Running an approved tool call for the person who asked for it (no session of theirs).
     Approval(ApprovalId),
+    /// The assistant working for a person in a run, after the request that started it.
+    Run(RunId),
 }
 
 /// The organisation a request acts in and the caller's role there.
@@ -46,6 +48,8 @@ impl Principal {
             (Credential::Session(id), None) => Actor::User(id.to_string()),
             (Credential::Approval(_), Some(user)) => Actor::User(user.id.to_string()),
             (Credential::Approval(_), None) => Actor::System,
+            (Credential::Run(_), Some(user)) => Actor::User(user.id.to_string()),
+            (Credential::Run(_), None) => Actor::System,
         }
     }
 
@@ -56,7 +60,7 @@ impl Principal {
     pub fn session_id(&self) -> Option<SessionId> {
         match self.credential {
             Credential::Session(id) => Some(id),
-            Credential::ApiKey(_) | Credential::Approval(_) => None,
+            Credential::ApiKey(_) | Credential::Approval(_) | Credential::Run(_) => None,
         }
     }
 
@@ -162,20 +166,8 @@ impl Identity {
                 let Ok(user_id) = id.parse::<UserId>() else {
                     return Ok(None);
                 };
-                let (Some(user), Some(membership)) = (
-                    self.store.users.get(user_id).await?,
-                    self.store.memberships.get(org, user_id).await?,
-                ) else {
-                    return Ok(None);
-                };
-                Ok(Some(Principal {
-                    credential: Credential::Approval(approval),
-                    user: Some(user),
-                    org: Some(OrgAccess {
-                        org: org_record,
-                        role: membership.role,
-                    }),
-                }))
+                self.member_as(org_record, user_id, Credential::Approval(approval))
+                    .await
             }
             "api_key" => {
                 let Ok(key_id) = id.parse::<ApiKeyId>() else {
@@ -199,5 +191,43 @@ impl Identity {
             }
             _ => Ok(None),
         }
+    }
+}
+
+impl Identity {
+    /// A person as a member of `org` now (current role), acting through `credential`;
+    /// `None` when they are no longer a member (or the organisation is gone).
+    pub async fn member_principal(
+        &self,
+        org: OrgId,
+        user: UserId,
+        credential: Credential,
+    ) -> Result<Option<Principal>, IdentityError> {
+        let Some(org_record) = self.store.orgs.get(org).await? else {
+            return Ok(None);
+        };
+        self.member_as(org_record, user, credential).await
+    }
+
+    async fn member_as(
+        &self,
+        org: OrgRecord,
+        user_id: UserId,
+        credential: Credential,
+    ) -> Result<Option<Principal>, IdentityError> {
+        let (Some(user), Some(membership)) = (
+            self.store.users.get(user_id).await?,
+            self.store.memberships.get(org.id, user_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            credential,
+            user: Some(user),
+            org: Some(OrgAccess {
+                org,
+                role: membership.role,
+            }),
+        }))
     }
 }

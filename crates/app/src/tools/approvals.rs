@@ -82,6 +82,7 @@ fn requester_of(principal: &Principal) -> (&'static str, String) {
         (_, Some(user)) => ("user", user.to_string()),
         (Credential::Session(id), None) => ("user", id.to_string()),
         (Credential::Approval(id), None) => ("user", id.to_string()),
+        (Credential::Run(id), None) => ("user", id.to_string()),
     }
 }
 
@@ -308,6 +309,8 @@ impl App {
         .await?;
         if approve {
             self.approvals_wake.notify_one();
+        } else {
+            self.runs_wake.notify_one();
         }
         let now = self.approval(principal, id).await?;
         self.notify(
@@ -389,6 +392,9 @@ impl App {
             .map_err(internal)?;
         for r in &claimed {
             self.execute_approved(r).await?;
+        }
+        if !expired.is_empty() || !claimed.is_empty() {
+            self.runs_wake.notify_one();
         }
         Ok(expired.len() + claimed.len())
     }

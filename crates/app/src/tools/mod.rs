@@ -93,6 +93,23 @@ pub enum Invoked {
     },
 }
 
+/// What one governed call came to (see [`App::call_tool`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Called {
+    Done(Value),
+    /// Waits for a human; the tier that applied.
+    Pending {
+        approval_id: switchboard_domain::ApprovalId,
+        tier: Tier,
+    },
+    /// Refused, with the policy's reason.
+    Denied(String),
+    /// Not run: the arguments do not fit the schema.
+    Invalid(Vec<String>),
+    /// The tool ran and failed.
+    Failed(String),
+}
+
 /// Every tool of this installation.
 #[derive(Debug)]
 pub struct Registry {
@@ -114,6 +131,13 @@ impl Registry {
 
     pub fn all(&self) -> &[ToolDef] {
         &self.tools
+    }
+
+    /// The registry with one more tool (integrations and tests add theirs this way).
+    pub fn with_tool(mut self, tool: ToolDef) -> Registry {
+        self.tools.retain(|t| t.name != tool.name);
+        self.tools.push(tool);
+        self
     }
 }
 
@@ -231,11 +255,35 @@ impl App {
         name: &str,
         arguments: Value,
     ) -> Result<Invoked, ToolError> {
+        match self.call_tool(principal, name, arguments, false).await? {
+            Called::Done(value) => Ok(Invoked::Done(value)),
+            Called::Pending { approval_id, .. } => Ok(Invoked::Pending { approval_id }),
+            Called::Denied(reason) => Err(ToolError::Denied(reason)),
+            Called::Invalid(problems) => Err(ToolError::InvalidArguments(problems)),
+            Called::Failed(message) => Err(ToolError::Failed(message)),
+        }
+    }
+
+    /// One governed call, whoever makes it (the API, MCP, the assistant runtime): the
+    /// decision (with `injection_suspected` when the conversation carries a suspected prompt
+    /// injection), the schema check, then the implementation or an approval request. Every
+    /// outcome is audited as `tool.call`; only internal failures are errors.
+    pub async fn call_tool(
+        &self,
+        principal: &Principal,
+        name: &str,
+        arguments: Value,
+        injection_suspected: bool,
+    ) -> Result<Called, ToolError> {
         let access = principal.tenant(Role::Viewer)?;
         let org = access.org.id;
         let tool = self.tools.get(name);
         let policy = self.tool_policy(org).await?;
-        let decision = decide(tool.map(facts), &policy, &attended(access.role));
+        let context = CallContext {
+            injection_suspected,
+            ..attended(access.role)
+        };
+        let decision = decide(tool.map(facts), &policy, &context);
         let audit = |decision: &str, outcome: Value| NewEvent {
             org,
             actor: principal.actor(),
@@ -261,7 +309,7 @@ impl App {
             (_, d) => {
                 let reason = d.reason().to_owned();
                 record(audit("deny", json!({"reason": reason}))).await?;
-                return Err(ToolError::Denied(reason));
+                return Ok(Called::Denied(reason));
             }
         };
         let problems = schema::validate(&tool.input_schema, &arguments);
@@ -271,7 +319,7 @@ impl App {
                 json!({"problems": problems.clone()}),
             ))
             .await?;
-            return Err(ToolError::InvalidArguments(problems));
+            return Ok(Called::Invalid(problems));
         }
         if let Decision::Ask {
             tier,
@@ -294,7 +342,7 @@ impl App {
                 json!({"reason": reason, "approval_id": approval_id.to_string()}),
             ))
             .await?;
-            return Ok(Invoked::Pending { approval_id });
+            return Ok(Called::Pending { approval_id, tier });
         }
         let result = (tool.run)(self, principal, arguments.clone()).await;
         let outcome = match &result {
@@ -302,9 +350,10 @@ impl App {
             Err(e) => json!({"reason": decision.reason(), "ok": false, "error": e.0}),
         };
         record(audit("allow", outcome)).await?;
-        result
-            .map(Invoked::Done)
-            .map_err(|e| ToolError::Failed(e.0))
+        Ok(match result {
+            Ok(value) => Called::Done(value),
+            Err(e) => Called::Failed(e.0),
+        })
     }
 
     /// Enables or disables a tool, or raises its tier, for the admin's organisation.

@@ -3,9 +3,11 @@
 //! one with a bare `.route()` is a clippy error (see `clippy.toml`). The spec is served at
 //! `/api/v1/openapi.json`.
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod conversations;
 pub mod gateway;
 pub mod health;
 mod json;
@@ -42,7 +44,8 @@ use crate::state::AppState;
         (name = "operator", description = "Platform operators manage organisations"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
-        (name = "tools", description = "The governed tool layer: tools, calls, settings and rules")
+        (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
+        (name = "assistant", description = "Agents, conversations and runs of the assistant")
     )
 )]
 struct ApiDoc;
@@ -95,6 +98,19 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::get, agents::update, agents::delete))
+        .routes(routes!(agents::export_skills, agents::import_skills))
+        .routes(routes!(conversations::create, conversations::list))
+        .routes(routes!(
+            conversations::get,
+            conversations::rename,
+            conversations::delete
+        ))
+        .routes(routes!(conversations::post_message))
+        .routes(routes!(conversations::run))
+        .routes(routes!(conversations::events))
+        .routes(routes!(conversations::cancel))
         .split_for_parts();
     (router, spec)
 }

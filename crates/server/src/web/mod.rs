@@ -8,10 +8,12 @@
 
 mod account;
 mod admin;
+mod agents;
 mod approvals;
 pub mod assets;
 mod audit;
 pub mod charts;
+mod chat;
 pub mod console;
 pub mod flash;
 mod gateway;
@@ -80,6 +82,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/usage", get(usage::org_page))
         .route("/audit", get(audit::page))
+        .route("/chat", get(chat::index).post(chat::create))
+        .route("/chat/{id}", get(chat::conversation).post(chat::send))
+        .route("/chat/{id}/rename", post(chat::rename))
+        .route("/chat/{id}/delete", post(chat::delete))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{slug}", get(agents::edit).post(agents::save))
+        .route("/agents/{slug}/delete", post(agents::delete))
+        .route("/agents/{slug}/skills", post(agents::import_skills))
         .route("/approvals", get(approvals::page))
         .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/operator/usage", get(usage::platform_page))
@@ -89,6 +99,8 @@ pub fn router() -> Router<AppState> {
 /// Navigation entries of the console header: (path, label, who sees it).
 pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/", "Overview", console::Sees::Everyone),
+    ("/chat", "Assistant", console::Sees::Members),
+    ("/agents", "Agents", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),

@@ -27,6 +27,10 @@ enum Need {
     Operator,
     /// A gateway key (`sbk_...`); no session or API key is one.
     GatewayKey,
+    /// A person (not an API key) who is a member of the current organisation.
+    Person,
+    /// Only the person it belongs to (acme's owner here); everyone else finds nothing.
+    Mine,
 }
 
 fn requirement(method: &str, path: &str) -> Option<Need> {
@@ -73,6 +77,16 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("get", "/api/v1/platform/usage") => Operator,
         ("post", "/v1/chat/completions" | "/v1/embeddings") => GatewayKey,
         ("get", "/v1/models") => GatewayKey,
+        ("get" | "post", "/api/v1/conversations") => Person,
+        ("get" | "patch" | "delete", "/api/v1/conversations/{id}") => Mine,
+        ("post", "/api/v1/conversations/{id}/messages" | "/api/v1/runs/{id}/cancel") => Mine,
+        ("get", "/api/v1/runs/{id}" | "/api/v1/runs/{id}/events") => Mine,
+        ("get", "/api/v1/agents" | "/api/v1/agents/{agent}" | "/api/v1/agents/{agent}/skills") => {
+            Tenant(0)
+        }
+        ("post", "/api/v1/agents") => Tenant(2),
+        ("put" | "delete", "/api/v1/agents/{agent}") => Tenant(2),
+        ("put", "/api/v1/agents/{agent}/skills") => Tenant(2),
         _ => return None,
     })
 }
@@ -110,7 +124,13 @@ fn expected(need: Need, who: &Who, targets_acme_resource: bool) -> Outcome {
         Need::Session => Code(403, "forbidden"),
         Need::Operator if who.operator => Allowed,
         Need::Operator => Code(403, "forbidden"),
-        Need::Tenant(_) if who.suspended => Code(403, "organization_suspended"),
+        Need::Tenant(_) | Need::Person | Need::Mine if who.suspended => {
+            Code(403, "organization_suspended")
+        }
+        Need::Person | Need::Mine if !who.session => Code(403, "forbidden"),
+        Need::Person => Allowed,
+        Need::Mine if who.name == "owner" => Allowed,
+        Need::Mine => Code(404, "not_found"),
         Need::Tenant(min) => {
             let role = who.acme_role.or(who.other_role).unwrap_or(0);
             if role < min {
@@ -245,6 +265,39 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(tmp["slug"], "tmp");
+    // Personal resources of acme's owner: a conversation, and a run (in another one, which
+    // the matrix does not delete); without a provider the run ends at once.
+    let (_, conversation) = server
+        .send(&owner, Method::POST, "/api/v1/conversations", None)
+        .await;
+    let (_, other) = server
+        .send(&owner, Method::POST, "/api/v1/conversations", None)
+        .await;
+    let response = server
+        .request(
+            &owner,
+            Method::POST,
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                other["id"].as_str().unwrap()
+            ),
+            Some(json!({"content": "hello"})),
+        )
+        .await;
+    let run = response.headers()["x-switchboard-run-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(response.text().await.unwrap().contains("event: done"));
+    let (status, agent) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"slug": "matrix-agent", "name": "M", "instructions": "x"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -262,6 +315,12 @@ async fn fixture(server: &TestServer) -> Fixture {
             approval["approval_id"].as_str().unwrap().to_owned(),
         ),
         ("webhook", webhook["id"].as_str().unwrap().to_owned()),
+        (
+            "conversation",
+            conversation["id"].as_str().unwrap().to_owned(),
+        ),
+        ("run", run),
+        ("{agent}", "matrix-agent".to_owned()),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -357,6 +416,11 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/webhooks") => {
             json!({"name": "matrix", "url": "https://hooks.example.com/x"})
         }
+        ("patch", "/api/v1/conversations/{id}") => json!({"title": "Renamed"}),
+        ("post", "/api/v1/conversations/{id}/messages") => json!({"content": "hi"}),
+        ("post", "/api/v1/agents") => json!({"slug": "matrix", "name": "M", "instructions": "x"}),
+        ("put", "/api/v1/agents/{agent}") => json!({"name": "M2"}),
+        ("put", "/api/v1/agents/{agent}/skills") => json!({"skills": []}),
         _ => return None,
     })
 }
@@ -376,6 +440,8 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{name}", _, _) if path.contains("/tools/") => "tool",
                 ("{id}", _, _) if path.contains("/approvals/") => "approval",
                 ("{id}", _, _) if path.contains("/webhooks/") => "webhook",
+                ("{id}", _, _) if path.contains("/conversations/") => "conversation",
+                ("{id}", _, _) if path.contains("/runs/") => "run",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

@@ -38,6 +38,7 @@ impl TestServer {
         )));
         app.start_accounting();
         app.start_approvals();
+        app.start_runtime();
         app.start_notifications();
         let router = switchboard_server::router(app.clone(), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -20,6 +20,7 @@ mod health;
 mod identity;
 mod layers;
 mod mail;
+mod runtime;
 mod sso;
 mod tools;
 mod webhooks;

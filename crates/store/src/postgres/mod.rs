@@ -72,7 +72,10 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         llm_settings: db.clone(),
         tool_policy: db.clone(),
         approvals: db.clone(),
-        webhooks: db,
+        webhooks: db.clone(),
+        agents: db.clone(),
+        conversations: db.clone(),
+        runs: db,
     })
 }
 
@@ -89,6 +92,9 @@ crate::sql::gateway::gateway_repos!(PgDb);
 crate::sql::tools::tool_policy_repo!(PgDb);
 crate::sql::approvals::approval_repo!(PgDb);
 crate::sql::webhooks::webhook_repo!(PgDb);
+crate::sql::agents::agent_repo!(PgDb);
+crate::sql::conversations::conversation_repo!(PgDb);
+crate::sql::runs::run_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

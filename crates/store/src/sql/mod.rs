@@ -6,14 +6,17 @@
 //! Rows are decoded into `*Row` structs here and converted to the domain records, so a value
 //! the database cannot turn back into a domain value surfaces as `StoreError::Corrupt`.
 
+pub(crate) mod agents;
 pub(crate) mod api_keys;
 pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth_state;
+pub(crate) mod conversations;
 pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;
 pub(crate) mod orgs;
+pub(crate) mod runs;
 pub(crate) mod secrets;
 pub(crate) mod sessions;
 pub(crate) mod tools;

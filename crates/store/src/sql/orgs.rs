@@ -248,6 +248,8 @@ macro_rules! org_repo {
                     "DELETE FROM org_llm_settings WHERE org_id = $1",
                     "DELETE FROM org_llm_providers WHERE org_id = $1",
                     "DELETE FROM org_tool_policy WHERE org_id = $1",
+                    "DELETE FROM conversations WHERE org_id = $1",
+                    "DELETE FROM agents WHERE org_id = $1",
                     "DELETE FROM approvals WHERE org_id = $1",
                     "DELETE FROM webhook_deliveries WHERE org_id = $1",
                     "DELETE FROM webhooks WHERE org_id = $1",

@@ -73,7 +73,10 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         llm_settings: db.clone(),
         tool_policy: db.clone(),
         approvals: db.clone(),
-        webhooks: db,
+        webhooks: db.clone(),
+        agents: db.clone(),
+        conversations: db.clone(),
+        runs: db,
     })
 }
 
@@ -90,6 +93,9 @@ crate::sql::gateway::gateway_repos!(SqliteDb);
 crate::sql::tools::tool_policy_repo!(SqliteDb);
 crate::sql::approvals::approval_repo!(SqliteDb);
 crate::sql::webhooks::webhook_repo!(SqliteDb);
+crate::sql::agents::agent_repo!(SqliteDb);
+crate::sql::conversations::conversation_repo!(SqliteDb);
+crate::sql::runs::run_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.

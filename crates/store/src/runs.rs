@@ -1,0 +1,82 @@
+//! Assistant runs and their event streams (DESIGN 4.4). A run's `state` is the runtime's own
+//! JSON (what it needs to resume); status changes are compare-and-set on the expected status,
+//! so two processes never both resume or finish a run.
+
+use switchboard_domain::{ApprovalId, ConversationId, OrgId, RunId, Timestamp, UserId};
+
+use crate::StoreError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub org_id: OrgId,
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub agent: String,
+    pub status: String,
+    pub state: String,
+    /// The approval request the run waits for.
+    pub waiting_on: Option<ApprovalId>,
+    pub error: Option<String>,
+    pub steps: i64,
+    pub cancel_requested: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When the process working on the run last showed it was alive.
+    pub claimed_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEventRecord {
+    pub run_id: RunId,
+    pub org_id: OrgId,
+    /// From 1 within the run; the SSE event id.
+    pub seq: i64,
+    pub kind: String,
+    /// JSON.
+    pub data: String,
+    pub created_at: Timestamp,
+}
+
+#[async_trait::async_trait]
+pub trait RunRepo: Send + Sync {
+    async fn insert(&self, run: &RunRecord) -> Result<(), StoreError>;
+    async fn get(&self, org: OrgId, id: RunId) -> Result<Option<RunRecord>, StoreError>;
+    /// Runs of a conversation, oldest first.
+    async fn for_conversation(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+    ) -> Result<Vec<RunRecord>, StoreError>;
+    /// Saves `run` (status, state, waiting_on, error, steps, updated_at, claimed_at) if its
+    /// stored status is still `expected`; `false` otherwise.
+    async fn save(&self, run: &RunRecord, expected: &str) -> Result<bool, StoreError>;
+    /// Marks a run for cancellation; returns the run as stored afterwards.
+    async fn request_cancel(&self, org: OrgId, id: RunId) -> Result<Option<RunRecord>, StoreError>;
+    /// Runs waiting for an approval that is now settled (`executed`, `failed`, `denied`,
+    /// `expired`), or waiting and asked to cancel: moved to `running` and claimed at `now`
+    /// for this process; at most `limit`.
+    async fn claim_resumable(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError>;
+    /// Running runs whose process stopped showing life before `stale`: marked `failed`
+    /// with `error`; returns them.
+    async fn fail_stale(
+        &self,
+        stale: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Vec<RunRecord>, StoreError>;
+    /// Appends an event (its `seq` is ignored and assigned); returns the seq.
+    async fn append_event(&self, event: &RunEventRecord) -> Result<i64, StoreError>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn events_after(
+        &self,
+        org: OrgId,
+        run: RunId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RunEventRecord>, StoreError>;
+}
