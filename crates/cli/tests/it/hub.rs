@@ -100,6 +100,12 @@ impl Hub {
         format!("{}{}", self.base, path)
     }
 
+    /// Kills the process at once (SIGKILL): nothing is flushed, nothing shuts down.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits for the process to exit; returns its exit code.
     pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
         let pid = self.child.id().to_string();

@@ -16,4 +16,5 @@ mod config;
 mod guard;
 mod keys;
 mod migrate;
+mod runtime;
 mod serve;
