@@ -50,8 +50,9 @@ pub struct App {
     pub webhook_allow_hosts: Vec<String>,
     /// Wakes the webhook worker when deliveries are queued in this process.
     pub notify_wake: std::sync::Arc<tokio::sync::Notify>,
-    /// Bumped whenever a run event is stored in this process (wakes its followers).
-    pub run_updates: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Every run event stored in this process, handed to its followers at once (followers
+    /// in other processes read the database).
+    pub run_events: std::sync::Arc<tokio::sync::broadcast::Sender<runtime::Published>>,
     /// Wakes the runs worker when an approval is settled in this process.
     pub runs_wake: std::sync::Arc<tokio::sync::Notify>,
     pub version: &'static str,
@@ -84,7 +85,7 @@ impl App {
             approvals_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             webhook_allow_hosts: Vec::new(),
             notify_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
-            run_updates: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            run_events: std::sync::Arc::new(tokio::sync::broadcast::channel(1024).0),
             runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             version: env!("CARGO_PKG_VERSION"),
         }

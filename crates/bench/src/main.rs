@@ -19,6 +19,8 @@
     reason = "a command-line benchmark reports on the terminal"
 )]
 
+mod runtime;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,7 +49,7 @@ struct ProxyTarget {
     model: String,
 }
 
-const USAGE: &str = "usage:\n  switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]\n  switchboard-bench proxy --upstream URL --url URL [--key KEY] [--model ID] [--seconds N] [--rates ...] [--sequential N]";
+const USAGE: &str = "usage:\n  switchboard-bench runtime [--database sqlite|postgres] [--turns N]\n  switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]\n  switchboard-bench proxy --upstream URL --url URL [--key KEY] [--model ID] [--seconds N] [--rates ...] [--sequential N]";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -334,6 +336,78 @@ async fn run(options: Options) -> Result<(), String> {
     if let Some(proxy) = &options.proxy {
         return run_proxy(&options, proxy).await;
     }
+    let Booted {
+        fake: _fake,
+        upstream,
+        db,
+        backend,
+        app,
+        hub,
+        client,
+        cookie,
+        csrf,
+    } = boot(options.postgres).await?;
+    let created: Value = client
+        .post(format!("{hub}/api/v1/gateway/keys"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&json!({"name": "bench", "rpm": 10_000_000, "tpm": 1_000_000_000u64, "monthly_budget_usd": 1_000_000.0}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = created["key"].as_str().ok_or("no gateway key")?.to_owned();
+
+    println!("switchboard-bench gateway — {backend}, fake provider on loopback, every layer on");
+    println!(
+        "(key lookup, rate limits, budget, guard on prompt and answer, usage + audit per call)\n"
+    );
+    let target = Target {
+        label: "gateway",
+        direct_url: format!("{upstream}/v1/chat/completions"),
+        url: format!("{hub}/v1/chat/completions"),
+        key: Some(key),
+        model: "local/gpt-test".into(),
+    };
+    compare(&client, &target, &options).await;
+
+    let flushed = app.gateway.flush_usage(Duration::from_secs(30)).await;
+    let org = app
+        .store
+        .orgs
+        .get_by_slug("bench")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no org")?;
+    let records = app
+        .store
+        .usage
+        .count(org.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("usage records written: {records} (queue flushed: {flushed})");
+    app.workers.shutdown(Duration::from_secs(10)).await;
+    drop(db);
+    Ok(())
+}
+
+/// A hub under test: the fake provider in this process, a fresh database, the real router
+/// with every layer, first-boot setup done and the owner signed in.
+pub(crate) struct Booted {
+    pub fake: FakeLlm,
+    pub upstream: String,
+    pub db: TestDb,
+    pub backend: &'static str,
+    pub app: Arc<App>,
+    pub hub: String,
+    pub client: reqwest::Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub(crate) async fn boot(postgres: bool) -> Result<Booted, String> {
     // The fake provider, in this process, on loopback.
     let fake = FakeLlm::new();
     let upstream = fake
@@ -342,7 +416,7 @@ async fn run(options: Options) -> Result<(), String> {
         .map_err(|e| format!("fake provider: {e}"))?;
 
     // The hub: a fresh database, the real router with every layer.
-    let db = if options.postgres {
+    let db = if postgres {
         TestDb::postgres().await.ok_or(
             "--database postgres needs TEST_DATABASE_URL (a server to create a database on)",
         )?
@@ -433,53 +507,33 @@ async fn run(options: Options) -> Result<(), String> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let created: Value = client
-        .post(format!("{hub}/api/v1/gateway/keys"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .json(&json!({"name": "bench", "rpm": 10_000_000, "tpm": 1_000_000_000u64, "monthly_budget_usd": 1_000_000.0}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let key = created["key"].as_str().ok_or("no gateway key")?.to_owned();
-
-    println!("switchboard-bench gateway — {backend}, fake provider on loopback, every layer on");
-    println!(
-        "(key lookup, rate limits, budget, guard on prompt and answer, usage + audit per call)\n"
-    );
-    let target = Target {
-        label: "gateway",
-        direct_url: format!("{upstream}/v1/chat/completions"),
-        url: format!("{hub}/v1/chat/completions"),
-        key: Some(key),
-        model: "local/gpt-test".into(),
-    };
-    compare(&client, &target, &options).await;
-
-    let flushed = app.gateway.flush_usage(Duration::from_secs(30)).await;
-    let org = app
-        .store
-        .orgs
-        .get_by_slug("bench")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no org")?;
-    let records = app
-        .store
-        .usage
-        .count(org.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!("usage records written: {records} (queue flushed: {flushed})");
-    app.workers.shutdown(Duration::from_secs(10)).await;
-    drop(db);
-    Ok(())
+    Ok(Booted {
+        fake,
+        upstream,
+        db,
+        backend: backend.name(),
+        app,
+        hub,
+        client,
+        cookie,
+        csrf,
+    })
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("runtime") {
+        let rest: Vec<String> = args.collect();
+        let postgres = rest
+            .windows(2)
+            .any(|w| w[0] == "--database" && w[1] == "postgres");
+        let turns = rest
+            .windows(2)
+            .find(|w| w[0] == "--turns")
+            .and_then(|w| w[1].parse().ok())
+            .unwrap_or(300);
+        return block_on(runtime::run(postgres, turns));
+    }
     let options = match parse_args() {
         Ok(o) => o,
         Err(e) => {
@@ -487,6 +541,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    block_on(run(options))
+}
+
+fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -497,7 +555,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options)) {
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench failed: {e}");

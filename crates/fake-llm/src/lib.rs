@@ -161,8 +161,13 @@ impl FakeLlm {
 
     /// Serves on `127.0.0.1:0` until the runtime ends; returns the base URL (`http://…`).
     pub async fn start(&self) -> std::io::Result<String> {
+        use axum::serve::ListenerExt as _;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
+        // Streamed answers are many small writes; Nagle would hold each for a delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let router = self.router();
         #[allow(
             clippy::disallowed_methods,

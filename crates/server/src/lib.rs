@@ -160,8 +160,16 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
     let addr = listener.local_addr()?;
     tracing::info!(url = %format!("http://{addr}"), "listening on http://{addr}");
+    // Without TCP_NODELAY, a small write that follows another (an SSE event after the
+    // headers, a text delta after a tool event) waits for the peer's delayed ACK: 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -47,8 +47,18 @@ pub trait ConversationRepo: Send + Sync {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<ConversationRecord>, StoreError>;
-    /// `NotFound` when there is no such conversation.
+    /// Sets the title (and the last activity); `NotFound` when there is no such conversation.
     async fn rename(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+        title: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// [`ConversationRepo::rename`] as part of a new message (the title a first message
+    /// gives, and the last activity), not yet durable on return like the run's other writes
+    /// (see `RunRepo::insert`).
+    async fn touch(
         &self,
         org: OrgId,
         id: ConversationId,
@@ -57,7 +67,8 @@ pub trait ConversationRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Removes the conversation with its messages, runs and run events.
     async fn delete(&self, org: OrgId, id: ConversationId) -> Result<(), StoreError>;
-    /// Appends a message at the end (its `seq` is ignored and assigned); returns the seq.
+    /// Appends a message at the end (its `seq` is ignored and assigned); returns the seq. Not
+    /// yet durable on return (see `RunRepo::insert`).
     async fn append_message(&self, message: &MessageRecord) -> Result<i64, StoreError>;
     /// Every message in order.
     async fn messages(

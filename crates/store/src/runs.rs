@@ -40,6 +40,9 @@ pub struct RunEventRecord {
 
 #[async_trait::async_trait]
 pub trait RunRepo: Send + Sync {
+    /// Stores a new run. Like the other writes of a run in progress ([`RunRepo::checkpoint`],
+    /// [`RunRepo::append_event`]), it may return before it is durable on PostgreSQL: the next
+    /// durable write (the run's [`RunRepo::save`] when it stops or waits) makes it so.
     async fn insert(&self, run: &RunRecord) -> Result<(), StoreError>;
     async fn get(&self, org: OrgId, id: RunId) -> Result<Option<RunRecord>, StoreError>;
     /// Runs of a conversation, oldest first.
@@ -49,8 +52,12 @@ pub trait RunRepo: Send + Sync {
         conversation: ConversationId,
     ) -> Result<Vec<RunRecord>, StoreError>;
     /// Saves `run` (status, state, waiting_on, error, steps, updated_at, claimed_at) if its
-    /// stored status is still `expected`; `false` otherwise.
-    async fn save(&self, run: &RunRecord, expected: &str) -> Result<bool, StoreError>;
+    /// stored status is still `expected`: `Some(cancel_requested)` as stored, so a running
+    /// run learns of a cancellation with its checkpoint; `None` when the status had changed.
+    async fn save(&self, run: &RunRecord, expected: &str) -> Result<Option<bool>, StoreError>;
+    /// [`RunRepo::save`] for a run in progress (not yet durable on return, see `insert`).
+    async fn checkpoint(&self, run: &RunRecord, expected: &str)
+        -> Result<Option<bool>, StoreError>;
     /// Marks a run for cancellation; returns the run as stored afterwards.
     async fn request_cancel(&self, org: OrgId, id: RunId) -> Result<Option<RunRecord>, StoreError>;
     /// Runs waiting for an approval that is now settled (`executed`, `failed`, `denied`,
@@ -69,7 +76,8 @@ pub trait RunRepo: Send + Sync {
         error: &str,
         now: Timestamp,
     ) -> Result<Vec<RunRecord>, StoreError>;
-    /// Appends an event (its `seq` is ignored and assigned); returns the seq.
+    /// Appends an event (its `seq` is ignored and assigned); returns the seq. Not yet durable
+    /// on return (see `insert`).
     async fn append_event(&self, event: &RunEventRecord) -> Result<i64, StoreError>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(

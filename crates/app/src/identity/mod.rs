@@ -166,6 +166,11 @@ impl Identity {
         self
     }
 
+    /// Outgoing mail, when SMTP is configured (approval notices use it too).
+    pub fn mail(&self) -> Option<&OutgoingMail> {
+        self.mail.as_ref()
+    }
+
     /// Sets the single sign-on providers, after checking each and that ids are unique.
     pub fn with_sso(
         mut self,

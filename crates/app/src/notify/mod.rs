@@ -317,6 +317,61 @@ impl App {
         }
     }
 
+    /// Emails a new approval request to the people who may decide it (admins and owners,
+    /// without the requester of a four-eyes request), when SMTP is configured. In the
+    /// background, one attempt each: the console badge and the webhooks are the durable
+    /// channels; a failure is logged.
+    pub fn email_approvers(&self, org: OrgId, approval: &crate::tools::approvals::ApprovalView) {
+        let Some(mail) = self.identity.mail().cloned() else {
+            return;
+        };
+        let app = self.clone();
+        let approval = approval.clone();
+        self.workers
+            .spawn("approval-email", move |_shutdown| async move {
+                let needed: Role = approval.approver_role.parse().unwrap_or(Role::Admin);
+                let members = match app.store.memberships.list_for_org(org).await {
+                    Ok(members) => members,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not list approvers to email");
+                        return;
+                    }
+                };
+                let org_name = match app.store.orgs.get(org).await {
+                    Ok(Some(o)) => o.name,
+                    _ => "your organisation".to_owned(),
+                };
+                let subject = format!("Approval needed: {} ({})", approval.tool, approval.tier);
+                let body = format!(
+                    "The assistant or a script in {org_name} wants to run {tool} ({tier}).\n\
+                 Why it asks: {reason}.\n\nDecide in Switchboard (the request expires at \
+                 {expires}, which counts as denied):\n{base}/approvals\n",
+                    tool = approval.tool,
+                    tier = approval.tier,
+                    reason = approval.reason,
+                    expires = approval.expires_at,
+                    base = mail.public_url.trim_end_matches('/'),
+                );
+                let date = app.clock.now().to_rfc2822();
+                for m in members.iter().filter(|m| m.role.at_least(needed)) {
+                    if approval.four_eyes && m.user_id.to_string() == approval.requested_by {
+                        continue;
+                    }
+                    let Ok(Some(user)) = app.store.users.get(m.user_id).await else {
+                        continue;
+                    };
+                    let message = crate::mail::Message {
+                        to: &user.email,
+                        subject: &subject,
+                        body: &body,
+                    };
+                    if let Err(e) = mail.mailer.send(&message, &date).await {
+                        tracing::warn!(error = %e, "could not email an approval request");
+                    }
+                }
+            });
+    }
+
     /// One pass of the delivery worker: sends what is due; returns how many it attempted.
     pub async fn deliver_due(&self, client: &reqwest::Client) -> Result<usize, NotifyError> {
         let now = self.clock.now();

@@ -218,14 +218,14 @@ impl App {
     }
 
     /// Stores the person's message and starts a run that answers it (in the background);
-    /// follow it with [`App::follow_run`].
+    /// returns the run and a follower of its events from the start.
     pub async fn post_message(
         self: &Arc<App>,
         principal: &Principal,
         id: ConversationId,
         content: &str,
         agent: Option<String>,
-    ) -> Result<RunId, RuntimeError> {
+    ) -> Result<(RunId, super::RunFollower), RuntimeError> {
         let (conversation, user) = self.own_conversation(principal, id).await?;
         let org = conversation.org_id;
         let content = content.trim();
@@ -239,25 +239,23 @@ impl App {
         self.usable_agent(principal, &agent).await?;
         let now = self.clock.now();
         let run_id = RunId::generate(self.clock.as_ref());
-        self.store
-            .runs
-            .insert(&RunRecord {
-                id: run_id,
-                org_id: org,
-                conversation_id: id,
-                user_id: user,
-                agent: agent.clone(),
-                status: RunStatus::Running.as_str().to_owned(),
-                state: RunState::new(&agent).to_json(),
-                waiting_on: None,
-                error: None,
-                steps: 0,
-                cancel_requested: false,
-                created_at: now,
-                updated_at: now,
-                claimed_at: Some(now),
-            })
-            .await?;
+        let run = RunRecord {
+            id: run_id,
+            org_id: org,
+            conversation_id: id,
+            user_id: user,
+            agent: agent.clone(),
+            status: RunStatus::Running.as_str().to_owned(),
+            state: RunState::new(&agent).to_json(),
+            waiting_on: None,
+            error: None,
+            steps: 0,
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            claimed_at: Some(now),
+        };
+        self.store.runs.insert(&run).await?;
         let turn = Turn::user(content);
         self.store
             .conversations
@@ -272,15 +270,27 @@ impl App {
                 created_at: now,
             })
             .await?;
-        if conversation.title == DEFAULT_TITLE {
-            let title: String = content.chars().take(60).collect();
-            self.store
-                .conversations
-                .rename(org, id, title.trim(), now)
-                .await?;
-        }
-        self.start_run(org, run_id);
-        Ok(run_id)
+        // The first message names a new conversation; every message marks it active.
+        let title = if conversation.title == DEFAULT_TITLE {
+            content
+                .chars()
+                .take(60)
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        } else {
+            conversation.title.clone()
+        };
+        self.store.conversations.touch(org, id, &title, now).await?;
+        // Listening before the run starts: every event reaches it without a read.
+        let mut follower = self.follower(org, run_id, 0, false);
+        follower.listening_from_the_start();
+        let worker = Principal {
+            credential: crate::identity::Credential::Run(run_id),
+            ..principal.clone()
+        };
+        self.start_run(org, run_id, Some((run, worker)));
+        Ok((run_id, follower))
     }
 
     /// The agent if the caller may talk to it.

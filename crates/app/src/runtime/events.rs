@@ -2,6 +2,8 @@
 //! `approval_resolved`, `error`, `done` — stored in order (the sequence number is the SSE
 //! event id) and followed by any number of readers in any process. Text deltas are gathered
 //! for a few milliseconds into one event, so a fast model does not cost a write per token.
+//! Readers in the process that writes get each event handed over as it is stored; the
+//! database is read to catch up, after a gap, and for runs another process drives.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_domain::{OrgId, RunId, RunStatus};
 use switchboard_store::RunEventRecord;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 use super::RuntimeError;
 use crate::identity::Principal;
@@ -40,6 +42,9 @@ impl From<RunEventRecord> for RunEvent {
         }
     }
 }
+
+/// An event as handed to this process's followers.
+pub type Published = (RunId, RunEvent);
 
 /// Writes a run's events.
 pub(super) struct Emitter {
@@ -81,7 +86,15 @@ impl Emitter {
                 created_at: self.app.clock.now(),
             })
             .await?;
-        self.app.run_updates.send_modify(|n| *n = n.wrapping_add(1));
+        // No follower listening is fine.
+        let _ = self.app.run_events.send((
+            self.run,
+            RunEvent {
+                seq,
+                event: kind.to_owned(),
+                data,
+            },
+        ));
         Ok(seq)
     }
 
@@ -127,7 +140,12 @@ pub struct RunFollower {
     run: RunId,
     after: i64,
     until_final: bool,
-    updates: watch::Receiver<u64>,
+    updates: broadcast::Receiver<Published>,
+    /// The database was read since the last gap: what follows arrives in order here.
+    synced: bool,
+    /// When the database was last read (it is read again after `POLL` in any case, for
+    /// events another process stores).
+    read_at: Instant,
     buffered: std::collections::VecDeque<RunEvent>,
     over: bool,
 }
@@ -152,28 +170,74 @@ impl RunFollower {
             if self.over {
                 return None;
             }
-            self.updates.borrow_and_update();
-            match self
-                .app
-                .store
-                .runs
-                .events_after(self.org, self.run, self.after, 200)
-                .await
-            {
-                Ok(events) if !events.is_empty() => {
-                    self.buffered.extend(events.into_iter().map(RunEvent::from));
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading run events failed");
+            if !self.synced || self.read_at.elapsed() >= POLL {
+                self.read_at = Instant::now();
+                match self
+                    .app
+                    .store
+                    .runs
+                    .events_after(self.org, self.run, self.after, 200)
+                    .await
+                {
+                    Ok(events) => {
+                        // Fewer than a page: everything after this arrives as it is stored.
+                        self.synced = events.len() < 200;
+                        if !events.is_empty() {
+                            self.buffered.extend(events.into_iter().map(RunEvent::from));
+                            continue;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading run events failed"),
                 }
             }
             if started.elapsed() >= KEEP_ALIVE {
                 return Some(Followed::KeepAlive);
             }
-            let _ = tokio::time::timeout(POLL, self.updates.changed()).await;
+            let wait = POLL.saturating_sub(self.read_at.elapsed());
+            match tokio::time::timeout(wait, self.updates.recv()).await {
+                Ok(Ok((run, event))) if run == self.run => {
+                    if event.seq == self.after + 1 && self.synced {
+                        self.buffered.push_back(event);
+                    } else if event.seq > self.after {
+                        self.synced = false;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.synced = false,
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    tokio::time::sleep(POLL).await;
+                    self.synced = false;
+                }
+                // Quiet here: another process may be driving the run.
+                Err(_) => {
+                    if self.run_is_over().await {
+                        // Ended without a `done` this reader can see (its write was lost
+                        // with a database crash): nothing more will come.
+                        self.over = true;
+                    }
+                }
+            }
         }
+    }
+}
+
+impl RunFollower {
+    /// For a follower made before its run wrote anything: nothing to catch up on.
+    pub(super) fn listening_from_the_start(&mut self) {
+        self.synced = true;
+    }
+
+    /// The run has a final status and no events after the last one read.
+    async fn run_is_over(&self) -> bool {
+        let final_status = matches!(
+            self.app.store.runs.get(self.org, self.run).await,
+            Ok(Some(r)) if RunStatus::parse(&r.status).is_some_and(RunStatus::is_final)
+        );
+        final_status
+            && matches!(
+                self.app.store.runs.events_after(self.org, self.run, self.after, 1).await,
+                Ok(events) if events.is_empty()
+            )
     }
 }
 
@@ -204,7 +268,9 @@ impl App {
             run,
             after: after.max(0),
             until_final,
-            updates: self.run_updates.subscribe(),
+            updates: self.run_events.subscribe(),
+            synced: false,
+            read_at: Instant::now(),
             buffered: std::collections::VecDeque::new(),
             over: false,
         }

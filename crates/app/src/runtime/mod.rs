@@ -22,7 +22,7 @@ use crate::identity::IdentityError;
 
 pub use agents::{Agent, AgentInput, Skill};
 pub use conversations::{ConversationView, MessageView, RunView};
-pub use events::{Followed, RunEvent, RunFollower};
+pub use events::{Followed, Published, RunEvent, RunFollower};
 
 /// Why a runtime request could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -55,7 +55,7 @@ impl App {
                     match app.claim_resumable_runs().await {
                         Ok(runs) => {
                             for run in runs {
-                                app.start_run(run.org_id, run.id);
+                                app.start_run(run.org_id, run.id, None);
                             }
                         }
                         Err(e) => tracing::error!(error = %e, "resuming runs failed"),

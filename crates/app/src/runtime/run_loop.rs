@@ -110,14 +110,22 @@ struct Runner<'a> {
     root: Vec<Turn>,
     agents: HashMap<String, Agent>,
     shutdown: CancellationToken,
+    /// Someone asked to cancel the run (as of the last checkpoint).
+    cancel_seen: bool,
 }
 
 impl App {
-    /// Runs (or resumes) a run in the background under the supervisor.
-    pub(super) fn start_run(self: &Arc<App>, org: OrgId, run: RunId) {
+    /// Runs (or resumes) a run in the background under the supervisor. A run just created
+    /// comes with its record and the person it works for (nothing to look up again).
+    pub(super) fn start_run(
+        self: &Arc<App>,
+        org: OrgId,
+        run: RunId,
+        fresh: Option<(RunRecord, Principal)>,
+    ) {
         let app = self.clone();
         self.workers.spawn("run", move |shutdown| async move {
-            if let Err(e) = app.drive(org, run, shutdown).await {
+            if let Err(e) = app.drive(org, run, fresh, shutdown).await {
                 tracing::error!(run = %run, error = %e, "a run failed inside the hub");
                 app.force_fail(org, run, "internal", "Something went wrong on our side.")
                     .await;
@@ -130,10 +138,15 @@ impl App {
         &self,
         org: OrgId,
         run_id: RunId,
+        fresh: Option<(RunRecord, Principal)>,
         shutdown: CancellationToken,
     ) -> Result<(), RuntimeError> {
-        let Some(run) = self.store.runs.get(org, run_id).await? else {
-            return Ok(());
+        let (run, known) = match fresh {
+            Some((run, principal)) => (run, Some(principal)),
+            None => match self.store.runs.get(org, run_id).await? {
+                Some(run) => (run, None),
+                None => return Ok(()),
+            },
         };
         if run.status != RunStatus::Running.as_str() {
             return Ok(());
@@ -141,12 +154,15 @@ impl App {
         let state: RunState = serde_json::from_str(&run.state)
             .map_err(|e| RuntimeError::Internal(format!("run state: {e}")))?;
         let mut emitter = Emitter::new(self, org, run_id);
-        let principal = match self
-            .identity
-            .member_principal(org, run.user_id, Credential::Run(run_id))
-            .await
-            .map_err(|e| RuntimeError::Internal(e.to_string()))?
-        {
+        let principal = match known {
+            Some(p) => Some(p),
+            None => self
+                .identity
+                .member_principal(org, run.user_id, Credential::Run(run_id))
+                .await
+                .map_err(|e| RuntimeError::Internal(e.to_string()))?,
+        };
+        let principal = match principal {
             Some(p) => p,
             None => {
                 return self
@@ -174,6 +190,7 @@ impl App {
             emitter,
             root,
             agents: HashMap::new(),
+            cancel_seen: false,
             shutdown,
         };
         let stop = runner.drive().await?;
@@ -221,7 +238,7 @@ impl App {
             .runs
             .save(&run, RunStatus::Running.as_str())
             .await?;
-        if !saved {
+        if saved.is_none() {
             // Someone else ended it (a cancellation of a run that was not running here).
             return Ok(());
         }
@@ -268,11 +285,12 @@ impl App {
         let now = self.clock.now();
         run.status = RunStatus::Cancelled.as_str().to_owned();
         run.updated_at = now;
-        if !self
+        if self
             .store
             .runs
             .save(&run, RunStatus::WaitingApproval.as_str())
             .await?
+            .is_none()
         {
             return Ok(());
         }
@@ -312,16 +330,22 @@ impl Runner<'_> {
                     "The hub stopped while the assistant was working.",
                 ));
             }
-            if self.cancel_requested().await? {
+            if self.cancel_seen {
                 return Ok(Stop::Cancelled);
             }
             let next = if self.frame().queue.is_empty() {
-                self.model_step().await?
+                let next = self.model_step().await?;
+                // After each model call that goes on: the state is saved, the run shows it
+                // is alive, and learns whether someone asked to cancel it. (A stop is saved
+                // by `finish`.)
+                if matches!(next, Next::Continue) {
+                    self.checkpoint().await?;
+                }
+                next
             } else {
                 let call = self.frame_mut().queue.remove(0);
                 self.handle_call(call).await?
             };
-            self.checkpoint().await?;
             if let Next::Stop(stop) = next {
                 return Ok(stop);
             }
@@ -342,27 +366,20 @@ impl Runner<'_> {
         self.state.frames.len() == 1
     }
 
-    async fn cancel_requested(&self) -> Result<bool, RuntimeError> {
-        Ok(self
-            .app
-            .store
-            .runs
-            .get(self.run.org_id, self.run.id)
-            .await?
-            .is_some_and(|r| r.cancel_requested))
-    }
-
     /// Saves the state and shows the run is alive.
     async fn checkpoint(&mut self) -> Result<(), RuntimeError> {
         let now = self.app.clock.now();
         self.run.state = self.state.to_json();
         self.run.updated_at = now;
         self.run.claimed_at = Some(now);
-        self.app
+        let saved = self
+            .app
             .store
             .runs
-            .save(&self.run, RunStatus::Running.as_str())
+            .checkpoint(&self.run, RunStatus::Running.as_str())
             .await?;
+        // `None`: the run is no longer running here (it was ended elsewhere).
+        self.cancel_seen = saved.unwrap_or(true);
         Ok(())
     }
 

@@ -166,6 +166,7 @@ impl App {
                    "reason": asked.reason, "expires_at": record.expires_at.to_rfc3339()}),
         )
         .await?;
+        let shown = view(&record);
         self.notify(
             org,
             "approval.requested",
@@ -173,9 +174,10 @@ impl App {
                 "Approval needed: {} ({}) — {}. Decide under Approvals in Switchboard.",
                 record.tool, record.tier, record.reason
             ),
-            serde_json::to_value(view(&record)).unwrap_or_default(),
+            serde_json::to_value(&shown).unwrap_or_default(),
         )
         .await;
+        self.email_approvers(org, &shown);
         Ok(id)
     }
 

@@ -181,10 +181,9 @@ pub async fn post_message(
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
     let app: &Arc<switchboard_app::App> = &state.app;
-    let run = app
+    let (run, follower) = app
         .post_message(&auth, conversation_id(&id)?, &body.content, body.agent)
         .await?;
-    let follower = app.follow_run(&auth, run, 0, false).await?;
     event_stream(follower, run)
 }
 

@@ -267,20 +267,18 @@ async fn send_and_wait(state: &AppState, user: &ConsoleUser, id: &str, content: 
     let Ok(conversation) = id.parse() else {
         return error_page(ErrorCode::NotFound);
     };
-    let run = match state
+    let mut follower = match state
         .app
         .post_message(user.principal(), conversation, content, None)
         .await
     {
-        Ok(run) => run,
+        Ok((_, follower)) => follower,
         Err(e) => return runtime_refused(e, &back),
     };
-    if let Ok(mut follower) = state.app.follow_run(user.principal(), run, 0, false).await {
-        let _ = tokio::time::timeout(WAIT_WITHOUT_SCRIPT, async {
-            while follower.next().await.is_some() {}
-        })
-        .await;
-    }
+    let _ = tokio::time::timeout(WAIT_WITHOUT_SCRIPT, async {
+        while follower.next().await.is_some() {}
+    })
+    .await;
     Redirect::to(&back).into_response()
 }
 

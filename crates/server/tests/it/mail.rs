@@ -145,6 +145,50 @@ async fn invites_survive_a_mail_server_that_is_down(server: TestServer, _smtp: F
     server.join(body["url"].as_str().unwrap(), "New").await;
 }
 
+async fn approval_requests_are_emailed_to_approvers(server: TestServer, smtp: FakeSmtp) {
+    let owner = server.setup().await;
+    server.member(&owner, "admin@ops.test", "admin").await;
+    server.member(&owner, "viewer@ops.test", "viewer").await;
+    smtp.messages.lock().unwrap().clear();
+    let (status, _) = server
+        .send(
+            &owner,
+            Method::PUT,
+            "/api/v1/tools/org.members/settings",
+            Some(json!({"tier": "T4"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/tools/org.members/invoke",
+            Some(json!({"arguments": {}})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let mut sent = Vec::new();
+    for _ in 0..100 {
+        sent = smtp.messages.lock().unwrap().clone();
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let sent = smtp.messages.lock().unwrap().clone();
+    // Four eyes: the admin is told; the requester (the owner) and the viewer are not.
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = &sent[0].0;
+    assert!(text.contains("To: admin@ops.test"), "{text}");
+    assert!(
+        text.contains("Subject: Approval needed: org.members (T4)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{PUBLIC_URL}/approvals")), "{text}");
+}
+
 /// A port where nothing listens.
 async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -188,4 +232,8 @@ macro_rules! mail_tests {
     };
 }
 
-mail_tests!(invites_are_emailed => false, invites_survive_a_mail_server_that_is_down => true);
+mail_tests!(
+    invites_are_emailed => false,
+    invites_survive_a_mail_server_that_is_down => true,
+    approval_requests_are_emailed_to_approvers => false
+);

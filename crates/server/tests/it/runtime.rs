@@ -509,6 +509,23 @@ runtime_tests! {
         assert_eq!(status, 404);
     }
 
+    async fn a_running_run_stops_before_its_next_step_when_cancelled(rt: Rt) {
+        let c = rt.conversation(&rt.owner, "tester").await;
+        // The model takes a while to ask for a tool; the run is cancelled meanwhile.
+        rt.fake.script(Script { delay_ms: 600, ..call("org__members", json!({})) });
+        rt.fake.script(Script::text("never asked"));
+        let response = rt.server.request(&rt.owner, Method::POST, &format!("/api/v1/conversations/{c}/messages"),
+            Some(json!({"content": "Who?"}))).await;
+        let run = response.headers()["x-switchboard-run-id"].to_str().unwrap().to_owned();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let (status, view) = rt.server.send(&rt.owner, Method::POST, &format!("/api/v1/runs/{run}/cancel"), None).await;
+        assert_eq!(status, 200, "{view}");
+        let events = parse_sse(&response.text().await.unwrap());
+        assert_eq!(names(&events), ["done"]);
+        assert_eq!(events[0].2["status"], "cancelled");
+        assert_eq!(rt.fake.requests().len(), 1, "no second model call");
+    }
+
     async fn conversations_are_listed_renamed_deleted_and_checked(rt: Rt) {
         let c = rt.conversation(&rt.owner, "tester").await;
         let (status, body) = rt.server.send(&rt.owner, Method::PATCH, &format!("/api/v1/conversations/{c}"),

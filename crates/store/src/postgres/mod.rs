@@ -15,11 +15,20 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 #[derive(Clone)]
 pub(crate) struct PgDb {
     pool: PgPool,
+    /// Connections with `synchronous_commit = off`: a commit returns before its WAL is
+    /// flushed. For the many small writes of a run in progress (events, messages,
+    /// checkpoints); the next synchronous commit (any other write) flushes them too.
+    relaxed: PgPool,
 }
 
 impl PgDb {
     pub(crate) fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// See [`PgDb::relaxed`]: for writes a later durable write makes durable.
+    pub(crate) fn relaxed_writer(&self) -> &PgPool {
+        &self.relaxed
     }
 
     pub(crate) fn reader(&self) -> &PgPool {
@@ -48,13 +57,22 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
     })?
     .map_err(connect_error)?;
     let _ = probe.close().await;
+    let relaxed = PgPoolOptions::new()
+        .max_connections((options.max_connections / 2).max(2))
+        .min_connections(0)
+        .acquire_timeout(options.connect_timeout)
+        .connect_lazy_with(
+            connect_options
+                .clone()
+                .options([("synchronous_commit", "off")]),
+        );
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.connect_timeout)
         .connect_with(connect_options)
         .await
         .map_err(connect_error)?;
-    let db = Arc::new(PgDb { pool });
+    let db = Arc::new(PgDb { pool, relaxed });
     Ok(Store {
         backend: crate::Backend::Postgres,
         maintenance: db.clone(),
@@ -153,6 +171,7 @@ impl crate::Maintenance for PgDb {
     }
 
     async fn close(&self) {
+        self.relaxed.close().await;
         self.pool.close().await;
     }
 }

@@ -155,6 +155,27 @@ macro_rules! conversation_repo {
                 $crate::sql::one_row(done.rows_affected())
             }
 
+            async fn touch(
+                &self,
+                org: switchboard_domain::OrgId,
+                id: switchboard_domain::ConversationId,
+                title: &str,
+                at: switchboard_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "UPDATE conversations SET title = $1, updated_at = $2 \
+                     WHERE org_id = $3 AND id = $4",
+                )
+                .bind(title)
+                .bind(at)
+                .bind(org.as_uuid())
+                .bind(id.as_uuid())
+                .execute(self.relaxed_writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
             async fn delete(
                 &self,
                 org: switchboard_domain::OrgId,
@@ -188,23 +209,13 @@ macro_rules! conversation_repo {
                     .bind(&m.body)
                     .bind(m.run_id.map(|r| r.as_uuid()))
                     .bind(m.created_at)
-                    .fetch_one(self.writer())
+                    .fetch_one(self.relaxed_writer())
                     .await
                     .map_err($crate::StoreError::from_sqlx);
                     match result {
                         Err($crate::StoreError::Conflict(_)) if attempt < 5 => continue,
                         Err(e) => return Err(e),
-                        Ok(seq) => {
-                            sqlx::query(
-                                "UPDATE conversations SET updated_at = $1 WHERE id = $2",
-                            )
-                            .bind(m.created_at)
-                            .bind(m.conversation_id.as_uuid())
-                            .execute(self.writer())
-                            .await
-                            .map_err($crate::StoreError::from_sqlx)?;
-                            return Ok(seq);
-                        }
+                        Ok(seq) => return Ok(seq),
                     }
                 }
             }

@@ -70,6 +70,32 @@ impl From<RunEventRow> for RunEventRecord {
     }
 }
 
+/// `UPDATE runs ...` compare-and-set on the status, returning the cancel flag.
+macro_rules! save {
+    ($pool:expr, $r:expr, $expected:expr) => {
+        sqlx::query_scalar(
+            "UPDATE runs SET status = $1, state = $2, waiting_on = $3, error = $4, \
+             steps = $5, updated_at = $6, claimed_at = $7 \
+             WHERE id = $8 AND org_id = $9 AND status = $10 RETURNING cancel_requested",
+        )
+        .bind(&$r.status)
+        .bind(&$r.state)
+        .bind($r.waiting_on.map(|a| a.as_uuid()))
+        .bind(&$r.error)
+        .bind($r.steps)
+        .bind($r.updated_at)
+        .bind($r.claimed_at)
+        .bind($r.id.as_uuid())
+        .bind($r.org_id.as_uuid())
+        .bind($expected)
+        .fetch_optional($pool)
+        .await
+        .map_err($crate::StoreError::from_sqlx)
+    };
+}
+
+pub(crate) use save;
+
 macro_rules! run_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
@@ -95,7 +121,7 @@ macro_rules! run_repo {
                     .bind(r.created_at)
                     .bind(r.updated_at)
                     .bind(r.claimed_at)
-                    .execute(self.writer())
+                    .execute(self.relaxed_writer())
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
                 Ok(())
@@ -144,26 +170,16 @@ macro_rules! run_repo {
                 &self,
                 r: &$crate::runs::RunRecord,
                 expected: &str,
-            ) -> Result<bool, $crate::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE runs SET status = $1, state = $2, waiting_on = $3, error = $4, \
-                     steps = $5, updated_at = $6, claimed_at = $7 \
-                     WHERE id = $8 AND org_id = $9 AND status = $10",
-                )
-                .bind(&r.status)
-                .bind(&r.state)
-                .bind(r.waiting_on.map(|a| a.as_uuid()))
-                .bind(&r.error)
-                .bind(r.steps)
-                .bind(r.updated_at)
-                .bind(r.claimed_at)
-                .bind(r.id.as_uuid())
-                .bind(r.org_id.as_uuid())
-                .bind(expected)
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
-                Ok(done.rows_affected() == 1)
+            ) -> Result<Option<bool>, $crate::StoreError> {
+                $crate::sql::runs::save!(self.writer(), r, expected)
+            }
+
+            async fn checkpoint(
+                &self,
+                r: &$crate::runs::RunRecord,
+                expected: &str,
+            ) -> Result<Option<bool>, $crate::StoreError> {
+                $crate::sql::runs::save!(self.relaxed_writer(), r, expected)
             }
 
             async fn request_cancel(
@@ -251,7 +267,7 @@ macro_rules! run_repo {
                     .bind(&e.kind)
                     .bind(&e.data)
                     .bind(e.created_at)
-                    .fetch_one(self.writer())
+                    .fetch_one(self.relaxed_writer())
                     .await
                     .map_err($crate::StoreError::from_sqlx);
                     match result {

@@ -29,6 +29,11 @@ impl SqliteDb {
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.reader
     }
+
+    /// The writer: SQLite's WAL with `synchronous = NORMAL` already returns before syncing.
+    pub(crate) fn relaxed_writer(&self) -> &SqlitePool {
+        &self.writer
+    }
 }
 
 pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreError> {

@@ -154,8 +154,8 @@ backend_tests! {
         // Saves expect the status they read.
         let mut done = claimed[0].clone();
         done.status = "completed".into();
-        assert!(!store.runs.save(&done, "waiting_approval").await.unwrap());
-        assert!(store.runs.save(&done, "running").await.unwrap());
+        assert_eq!(store.runs.save(&done, "waiting_approval").await.unwrap(), None);
+        assert_eq!(store.runs.save(&done, "running").await.unwrap(), Some(false));
         assert_eq!(store.runs.get(org, waiting.id).await.unwrap().unwrap().status, "completed");
         // Cancellation is a flag the run sees.
         assert!(store.runs.request_cancel(org, waiting.id).await.unwrap().unwrap().cancel_requested);
