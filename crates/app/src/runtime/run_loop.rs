@@ -627,13 +627,7 @@ impl Runner<'_> {
                 json!({"call_id": call.id, "tool": call.name, "arguments": shown_arguments}),
             )
             .await?;
-        let refuse = |message: String| ToolAnswer {
-            call_id: call.id.clone(),
-            tool: call.name.clone(),
-            ok: false,
-            shown: json!({"error": message}),
-            for_model: message,
-        };
+        let refuse = |message: String| ToolAnswer::refused(&call, message);
         if agent.supervisor || !allowed(&agent, &call.name) {
             let message = format!("`{}` is not one of {}'s tools.", call.name, agent.name);
             self.answer(refuse(message)).await?;
@@ -721,14 +715,7 @@ impl Runner<'_> {
             _ => None,
         };
         if let Some(message) = problem {
-            self.answer(ToolAnswer {
-                call_id: call.id.clone(),
-                tool: call.name.clone(),
-                ok: false,
-                shown: json!({"error": message}),
-                for_model: message,
-            })
-            .await?;
+            self.answer(ToolAnswer::refused(&call, message)).await?;
             return Ok(Next::Continue);
         }
         let task = task.to_owned();
@@ -768,13 +755,7 @@ impl Runner<'_> {
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or(Value::Null);
-        let refused = |message: String| ToolAnswer {
-            call_id: call.id.clone(),
-            tool: call.name.clone(),
-            ok: false,
-            shown: json!({"error": message}),
-            for_model: message,
-        };
+        let refused = |message: String| ToolAnswer::refused(&call, message);
         let answer = match record.status.as_str() {
             "executed" => self.result_answer(&call, &result, true),
             "failed" => refused(format!(

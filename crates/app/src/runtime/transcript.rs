@@ -65,6 +65,19 @@ pub struct ToolAnswer {
     pub for_model: String,
 }
 
+impl ToolAnswer {
+    /// A call that did not run (or failed), with what the model and the person are told.
+    pub fn refused(call: &StoredCall, message: String) -> ToolAnswer {
+        ToolAnswer {
+            call_id: call.id.clone(),
+            tool: call.name.clone(),
+            ok: false,
+            shown: serde_json::json!({ "error": message }),
+            for_model: message,
+        }
+    }
+}
+
 impl Turn {
     pub fn user(text: impl Into<String>) -> Turn {
         Turn {

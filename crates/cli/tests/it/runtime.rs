@@ -229,5 +229,13 @@ async fn a_waiting_run_completes_once_after_the_hub_is_killed() {
         assert_eq!(status, Some(0));
         let (status, _) = third.terminate();
         assert_eq!(status, Some(0));
+        // Every model call, tool call and approval step left an intact chain behind.
+        let verify = crate::hub::run(dir.path(), &["audit", "verify"], &env);
+        assert!(
+            verify.status.success(),
+            "{}: {}",
+            backend.name(),
+            crate::hub::stderr(&verify)
+        );
     }
 }

@@ -8,26 +8,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use switchboard_app::runtime::agents::TEMPLATES;
-use switchboard_app::runtime::{Agent, AgentInput, RuntimeError, Skill};
+use switchboard_app::runtime::{Agent, AgentInput, Skill};
 use switchboard_domain::Role;
 
-use super::admin::refused;
+use super::chat::runtime_refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::{error_page, render, Layout};
-use crate::error::ErrorCode;
+use super::{render, Layout};
 use crate::state::AppState;
-
-fn agent_refused(e: RuntimeError, back: &str) -> Response {
-    match e {
-        RuntimeError::Identity(e) => refused(e, back),
-        RuntimeError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            error_page(ErrorCode::Internal)
-        }
-        other => redirect_with(back, FlashKind::Error, other.to_string()),
-    }
-}
 
 #[derive(askama::Template)]
 #[template(path = "agents.html")]
@@ -45,7 +33,7 @@ pub async fn list(
 ) -> Response {
     let agents = match state.app.agents(user.principal()).await {
         Ok(agents) => agents,
-        Err(e) => return agent_refused(e, "/"),
+        Err(e) => return runtime_refused(e, "/"),
     };
     let (flashes, clear) = flash::take(&headers);
     let page = AgentsPage {
@@ -104,7 +92,7 @@ pub async fn create(
                 agent.name
             ),
         ),
-        Err(e) => agent_refused(e, "/agents"),
+        Err(e) => runtime_refused(e, "/agents"),
     }
 }
 
@@ -126,7 +114,7 @@ pub async fn edit(
 ) -> Response {
     let agent = match state.app.agent(user.principal(), &slug).await {
         Ok(agent) => agent,
-        Err(e) => return agent_refused(e, "/agents"),
+        Err(e) => return runtime_refused(e, "/agents"),
     };
     let (flashes, clear) = flash::take(&headers);
     let page = AgentPage {
@@ -216,7 +204,7 @@ pub async fn save(
     };
     match state.app.update_agent(user.principal(), &slug, input).await {
         Ok(_) => redirect_with(&back, FlashKind::Success, "Saved."),
-        Err(e) => agent_refused(e, &back),
+        Err(e) => runtime_refused(e, &back),
     }
 }
 
@@ -256,7 +244,7 @@ pub async fn import_skills(
             FlashKind::Success,
             format!("Imported; {} skills now.", agent.skills.len()),
         ),
-        Err(e) => agent_refused(e, &back),
+        Err(e) => runtime_refused(e, &back),
     }
 }
 
@@ -271,6 +259,6 @@ pub async fn delete(
     }
     match state.app.delete_agent(user.principal(), &slug).await {
         Ok(()) => redirect_with("/agents", FlashKind::Success, "Agent deleted."),
-        Err(e) => agent_refused(e, &format!("/agents/{slug}")),
+        Err(e) => runtime_refused(e, &format!("/agents/{slug}")),
     }
 }

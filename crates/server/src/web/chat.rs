@@ -24,7 +24,8 @@ use crate::state::AppState;
 /// How long a form post without JavaScript waits for the answer.
 const WAIT_WITHOUT_SCRIPT: Duration = Duration::from_secs(120);
 
-fn runtime_refused(e: RuntimeError, back: &str) -> Response {
+/// What the console shows for a refused runtime request (chat and agent pages).
+pub(super) fn runtime_refused(e: RuntimeError, back: &str) -> Response {
     match e {
         RuntimeError::Identity(e) => refused(e, back),
         RuntimeError::Internal(cause) => {
