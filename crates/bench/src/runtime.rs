@@ -14,6 +14,10 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use switchboard_fake_llm::Script;
 
+use switchboard_app::identity::{Credential, Principal};
+use switchboard_app::runtime::Followed;
+use switchboard_domain::{RunId, SystemClock};
+
 use crate::{boot, percentile, sorted};
 
 struct Shape {
@@ -60,6 +64,34 @@ async fn turn(b: &crate::Booted, conversation: &str) -> Result<f64, String> {
     Ok(elapsed)
 }
 
+/// A turn without HTTP: the runtime's services called in this process, the events read from
+/// the run's follower to `done`.
+async fn turn_in_process(b: &crate::Booted, principal: &Principal) -> Result<f64, String> {
+    let conversation = b
+        .app
+        .create_conversation(principal, None, Some("workspace".to_owned()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = conversation.id.parse().map_err(|_| "conversation id")?;
+    let started = Instant::now();
+    let (_, mut follower) = b
+        .app
+        .post_message(principal, id, "Who is in this organisation?", None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut last = None;
+    while let Some(event) = follower.next().await {
+        if let Followed::Event(e) = event {
+            last = Some(e);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    match last {
+        Some(e) if e.event == "done" && e.data["status"] == "completed" => Ok(elapsed),
+        other => Err(format!("an in-process turn did not complete: {other:?}")),
+    }
+}
+
 /// The recorded bodies sent straight to the provider, streamed to the end.
 async fn direct(b: &crate::Booted, bodies: &[Value]) -> Result<f64, String> {
     let started = Instant::now();
@@ -97,6 +129,112 @@ async fn conversation(b: &crate::Booted) -> Result<String, String> {
         .to_owned())
 }
 
+/// One turn, over HTTP or (with a principal) in process.
+async fn one(b: &crate::Booted, principal: Option<&Principal>) -> Result<f64, String> {
+    match principal {
+        Some(p) => turn_in_process(b, p).await,
+        None => turn(b, &conversation(b).await?).await,
+    }
+}
+
+/// The owner, as the runtime's services see them.
+async fn owner(b: &crate::Booted) -> Result<Principal, String> {
+    let org = b
+        .app
+        .store
+        .orgs
+        .get_by_slug("bench")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no org")?;
+    let user = b
+        .app
+        .store
+        .memberships
+        .list_for_org(org.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .first()
+        .map(|m| m.user_id)
+        .ok_or("no owner")?;
+    let credential = Credential::Run(RunId::generate(&SystemClock));
+    b.app
+        .identity
+        .member_principal(org.id, user, credential)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "no principal".to_owned())
+}
+
+async fn measure(
+    b: &crate::Booted,
+    shape: &Shape,
+    turns: usize,
+    principal: Option<&Principal>,
+) -> Result<(), String> {
+    // A few turns to warm up.
+    for _ in 0..5 {
+        for s in (shape.scripts)() {
+            b.fake.script(s);
+        }
+        one(b, principal).await?;
+    }
+    let calls = (shape.scripts)().len();
+    let mut with = Vec::with_capacity(turns);
+    let mut without = Vec::with_capacity(turns);
+    let mut overhead = Vec::with_capacity(turns);
+    for _ in 0..turns {
+        for s in (shape.scripts)() {
+            b.fake.script(s);
+        }
+        let seen = b.fake.requests().len();
+        let total = one(b, principal).await?;
+        // The exact requests the runtime sent, for the baseline.
+        let bodies: Vec<Value> = b.fake.requests()[seen..]
+            .iter()
+            .map(|r| r.body.clone())
+            .collect();
+        if bodies.len() != calls {
+            return Err(format!(
+                "expected {calls} model calls, saw {}",
+                bodies.len()
+            ));
+        }
+        for s in (shape.scripts)() {
+            b.fake.script(s);
+        }
+        let baseline = direct(b, &bodies).await?;
+        with.push(total);
+        without.push(baseline);
+        overhead.push((total - baseline).max(0.0));
+    }
+    let (with, without, overhead) = (sorted(with), sorted(without), sorted(overhead));
+    let calls = calls as f64;
+    println!("{}", shape.label);
+    println!(
+        "  turn through the runtime   p50 {:>7.2} ms   p99 {:>7.2} ms",
+        percentile(&with, 50.0),
+        percentile(&with, 99.0)
+    );
+    println!(
+        "  same model calls, direct   p50 {:>7.2} ms   p99 {:>7.2} ms",
+        percentile(&without, 50.0),
+        percentile(&without, 99.0)
+    );
+    println!(
+        "  runtime overhead           p50 {:>7.2} ms   p99 {:>7.2} ms   (ratio of p50s {:.1}x)",
+        percentile(&overhead, 50.0),
+        percentile(&overhead, 99.0),
+        percentile(&with, 50.0) / percentile(&without, 50.0).max(1e-9)
+    );
+    println!(
+        "  per model call (step)      p50 {:>7.2} ms   p99 {:>7.2} ms   (budget 5 ms)\n",
+        percentile(&overhead, 50.0) / calls,
+        percentile(&overhead, 99.0) / calls,
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(postgres: bool, turns: usize) -> Result<(), String> {
     let b = boot(postgres).await?;
     println!(
@@ -110,68 +248,14 @@ pub(crate) async fn run(postgres: bool, turns: usize) -> Result<(), String> {
         "reproduce: cargo run --release -p switchboard-bench -- runtime{} --turns {turns}\n",
         if postgres { " --database postgres" } else { "" }
     );
+    let principal = owner(&b).await?;
+    println!("== over HTTP (POST + SSE to a client, sign-in checks included)\n");
     for shape in SHAPES {
-        // A few turns to warm up, and to record the exact requests for the baseline.
-        for _ in 0..5 {
-            for s in (shape.scripts)() {
-                b.fake.script(s);
-            }
-            turn(&b, &conversation(&b).await?).await?;
-        }
-        let mut with = Vec::with_capacity(turns);
-        let mut without = Vec::with_capacity(turns);
-        let mut overhead = Vec::with_capacity(turns);
-        for _ in 0..turns {
-            let scripts = (shape.scripts)();
-            let calls = scripts.len();
-            for s in scripts {
-                b.fake.script(s);
-            }
-            let fresh = conversation(&b).await?;
-            let seen = b.fake.requests().len();
-            let total = turn(&b, &fresh).await?;
-            let bodies: Vec<Value> = b.fake.requests()[seen..]
-                .iter()
-                .map(|r| r.body.clone())
-                .collect();
-            if bodies.len() != calls {
-                return Err(format!(
-                    "expected {calls} model calls, saw {}",
-                    bodies.len()
-                ));
-            }
-            for s in (shape.scripts)() {
-                b.fake.script(s);
-            }
-            let baseline = direct(&b, &bodies).await?;
-            with.push(total);
-            without.push(baseline);
-            overhead.push((total - baseline).max(0.0));
-        }
-        let calls = (shape.scripts)().len() as f64;
-        let (with, without, overhead) = (sorted(with), sorted(without), sorted(overhead));
-        println!("{}", shape.label);
-        println!(
-            "  turn through the runtime   p50 {:>7.2} ms   p99 {:>7.2} ms",
-            percentile(&with, 50.0),
-            percentile(&with, 99.0)
-        );
-        println!(
-            "  same model calls, direct   p50 {:>7.2} ms   p99 {:>7.2} ms",
-            percentile(&without, 50.0),
-            percentile(&without, 99.0)
-        );
-        println!(
-            "  runtime overhead           p50 {:>7.2} ms   p99 {:>7.2} ms   (ratio of p50s {:.1}x)",
-            percentile(&overhead, 50.0),
-            percentile(&overhead, 99.0),
-            percentile(&with, 50.0) / percentile(&without, 50.0).max(1e-9)
-        );
-        println!(
-            "  per model call (step)      p50 {:>7.2} ms   p99 {:>7.2} ms   (budget 5 ms)\n",
-            percentile(&overhead, 50.0) / calls,
-            percentile(&overhead, 99.0) / calls,
-        );
+        measure(&b, shape, turns, None).await?;
+    }
+    println!("== in process (the runtime's services and the run's follower, no HTTP)\n");
+    for shape in SHAPES {
+        measure(&b, shape, turns, Some(&principal)).await?;
     }
     b.app
         .workers

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use switchboard_domain::{ApprovalId, MessageId, OrgId, RunId, RunStatus};
+use switchboard_domain::{ApprovalId, MessageId, OrgId, OrgPolicy, RunId, RunStatus};
 use switchboard_guard::wrap_untrusted;
 use switchboard_llm::{Answer, ChatRequest, StreamEvent, ToolSpec};
 use switchboard_store::{MessageRecord, RunRecord};
@@ -112,6 +112,9 @@ struct Runner<'a> {
     shutdown: CancellationToken,
     /// Someone asked to cancel the run (as of the last checkpoint).
     cancel_seen: bool,
+    /// The organisation's tool policy as read for the last model call: the tools offered
+    /// and the calls that come back are decided under the same one.
+    policy: Option<OrgPolicy>,
 }
 
 impl App {
@@ -191,6 +194,7 @@ impl App {
             root,
             agents: HashMap::new(),
             cancel_seen: false,
+            policy: None,
             shutdown,
         };
         let stop = runner.drive().await?;
@@ -459,11 +463,16 @@ impl Runner<'_> {
                 })
                 .collect());
         }
-        let visible = self
+        let policy = self
             .app
-            .list_tools(&self.principal)
+            .tool_policy(self.run.org_id)
             .await
             .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        let visible = self
+            .app
+            .list_tools_under(&self.principal, &policy)
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        self.policy = Some(policy);
         Ok(visible
             .into_iter()
             .filter(|t| t.decision != "deny" && allowed(agent, t.name))
@@ -641,16 +650,27 @@ impl Runner<'_> {
             .await?;
             return Ok(Next::Continue);
         }
+        let policy = match self.policy.take() {
+            Some(policy) => policy,
+            None => self
+                .app
+                .tool_policy(self.run.org_id)
+                .await
+                .map_err(|e| RuntimeError::Internal(e.to_string()))?,
+        };
         let called = self
             .app
-            .call_tool(
+            .call_tool_under(
                 &self.principal,
                 &call.name,
                 call.arguments.clone(),
                 self.state.injection,
+                &policy,
             )
             .await
-            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+            .map_err(|e| RuntimeError::Internal(e.to_string()));
+        self.policy = Some(policy);
+        let called = called?;
         let answer = match called {
             Called::Done(value) => self.result_answer(&call, &value, true),
             Called::Failed(message) => refuse(format!("The tool failed: {message}")),

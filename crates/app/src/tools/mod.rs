@@ -196,7 +196,7 @@ pub(crate) fn guarded(arguments: &Value) -> Value {
 
 impl App {
     /// The organisation's tool settings and rules (defaults when it never saved any).
-    async fn tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
+    pub(crate) async fn tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
         match self
             .store
             .tool_policy
@@ -225,6 +225,17 @@ impl App {
     pub async fn list_tools(&self, principal: &Principal) -> Result<Vec<ToolView>, ToolError> {
         let access = principal.tenant(Role::Viewer)?;
         let policy = self.tool_policy(access.org.id).await?;
+        self.list_tools_under(principal, &policy)
+    }
+
+    /// [`App::list_tools`] with the organisation's policy already read (the runtime reads it
+    /// once per model call, for the tools it offers and the calls that come back).
+    pub(crate) fn list_tools_under(
+        &self,
+        principal: &Principal,
+        policy: &OrgPolicy,
+    ) -> Result<Vec<ToolView>, ToolError> {
+        let access = principal.tenant(Role::Viewer)?;
         Ok(self
             .tools
             .all()
@@ -234,7 +245,7 @@ impl App {
                 if !settings.enabled || !access.role.at_least(tool.min_role) {
                     return None;
                 }
-                let decision = decide(Some(facts(tool)), &policy, &attended(access.role));
+                let decision = decide(Some(facts(tool)), policy, &attended(access.role));
                 Some(ToolView {
                     name: tool.name,
                     description: tool.description,
@@ -276,14 +287,28 @@ impl App {
         injection_suspected: bool,
     ) -> Result<Called, ToolError> {
         let access = principal.tenant(Role::Viewer)?;
+        let policy = self.tool_policy(access.org.id).await?;
+        self.call_tool_under(principal, name, arguments, injection_suspected, &policy)
+            .await
+    }
+
+    /// [`App::call_tool`] with the organisation's policy already read.
+    pub(crate) async fn call_tool_under(
+        &self,
+        principal: &Principal,
+        name: &str,
+        arguments: Value,
+        injection_suspected: bool,
+        policy: &OrgPolicy,
+    ) -> Result<Called, ToolError> {
+        let access = principal.tenant(Role::Viewer)?;
         let org = access.org.id;
         let tool = self.tools.get(name);
-        let policy = self.tool_policy(org).await?;
         let context = CallContext {
             injection_suspected,
             ..attended(access.role)
         };
-        let decision = decide(tool.map(facts), &policy, &context);
+        let decision = decide(tool.map(facts), policy, &context);
         let audit = |decision: &str, outcome: Value| NewEvent {
             org,
             actor: principal.actor(),
