@@ -41,6 +41,25 @@ pub struct Config {
     pub llm: LlmConfig,
     #[serde(default, skip_serializing_if = "NotifyConfig::is_empty")]
     pub notify: NotifyConfig,
+    #[serde(default)]
+    pub approvals: ApprovalsConfig,
+}
+
+/// Approval requests: `[approvals] ttl_secs = 3600` — how long a request waits for a
+/// decision before it expires (which counts as denied).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    #[serde(default = "defaults::approval_ttl_secs")]
+    pub ttl_secs: u64,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        ApprovalsConfig {
+            ttl_secs: defaults::approval_ttl_secs(),
+        }
+    }
 }
 
 /// Notifications: `[notify] webhook_allow_hosts = ["chat.internal"]` lets organisations'
@@ -257,6 +276,9 @@ mod defaults {
     pub fn shutdown_grace_secs() -> u64 {
         20
     }
+    pub fn approval_ttl_secs() -> u64 {
+        3600
+    }
     pub fn log_level() -> String {
         "info".to_owned()
     }
@@ -382,6 +404,12 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "http.shutdown_grace_secs",
         env: &["SWITCHBOARD_HTTP_SHUTDOWN_GRACE_SECS"],
+        kind: Kind::Integer,
+        secret: false,
+    },
+    Key {
+        path: "approvals.ttl_secs",
+        env: &["SWITCHBOARD_APPROVALS_TTL_SECS"],
         kind: Kind::Integer,
         secret: false,
     },
@@ -621,6 +649,13 @@ impl Config {
                 Ok(())
             }
         };
+        at_least("approvals.ttl_secs", self.approvals.ttl_secs, 60)?;
+        if self.approvals.ttl_secs > 30 * 24 * 3600 {
+            return Err(ConfigError(format!(
+                "{}: at most 2592000 (30 days)",
+                name("approvals.ttl_secs")
+            )));
+        }
         at_least(
             "database.max_connections",
             u64::from(self.database.max_connections),
@@ -909,6 +944,31 @@ mod tests {
         assert_eq!(config.database_url(), "postgres://u:pw@h/db");
         assert!(config.to_masked_toml().contains("postgres://u:***@h/db"));
         assert!(!config.to_masked_toml().contains("pw@"));
+    }
+
+    #[test]
+    fn approval_waiting_time_is_bounded_and_set_by_file_or_env() {
+        let config = load(None, &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(config.approvals.ttl_secs, 3600);
+        let f = file("[approvals]\nttl_secs = 900\n");
+        let config = load(Some(f.path()), &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(config.approvals.ttl_secs, 900);
+        let config = load(
+            Some(f.path()),
+            &env(&[("SWITCHBOARD_APPROVALS_TTL_SECS", "120")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.approvals.ttl_secs, 120, "env beats the file");
+        for bad in ["5", "99999999"] {
+            let err = load(
+                None,
+                &env(&[("SWITCHBOARD_APPROVALS_TTL_SECS", bad)]),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.0.contains("SWITCHBOARD_APPROVALS_TTL_SECS"), "{err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,11 @@ use crate::App;
 
 /// How long a request waits for a decision unless configured otherwise.
 pub const DEFAULT_TTL: chrono::Duration = chrono::Duration::hours(1);
+
+/// A waiting time in seconds (from the configuration) as a duration.
+pub fn ttl_seconds(seconds: i64) -> chrono::Duration {
+    chrono::Duration::try_seconds(seconds).unwrap_or(DEFAULT_TTL)
+}
 /// How often the worker looks for expired and approved requests (it is also woken at once
 /// when a decision is made in this process).
 const TICK: Duration = Duration::from_millis(500);
