@@ -36,6 +36,22 @@ impl PgDb {
     }
 }
 
+/// A connection is checked with a ping only when it sat idle for a while: one the pool used
+/// moments ago is alive or fails its next query (and is dropped), while a ping before every
+/// statement doubled the round trips of a busy hub.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > std::time::Duration::from_secs(10) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreError> {
     let connect_error = |e: sqlx::Error| StoreError::Connect {
         url: crate::redact_url(&options.url),
@@ -57,7 +73,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
     })?
     .map_err(connect_error)?;
     let _ = probe.close().await;
-    let relaxed = PgPoolOptions::new()
+    let relaxed = pool_options()
         .max_connections((options.max_connections / 2).max(2))
         .min_connections(0)
         .acquire_timeout(options.connect_timeout)
@@ -66,7 +82,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
                 .clone()
                 .options([("synchronous_commit", "off")]),
         );
-    let pool = PgPoolOptions::new()
+    let pool = pool_options()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.connect_timeout)
         .connect_with(connect_options)
