@@ -244,7 +244,7 @@ fn valid_slug(slug: &str) -> bool {
 }
 
 /// Checks skills: at most 50, named, unique names, bounded text.
-pub fn check_skills(skills: &[Skill]) -> Result<(), RuntimeError> {
+fn check_skills(skills: &[Skill]) -> Result<(), RuntimeError> {
     if skills.len() > MAX_SKILLS {
         return Err(invalid("skills", format!("At most {MAX_SKILLS} skills.")));
     }

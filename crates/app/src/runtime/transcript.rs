@@ -23,12 +23,6 @@ impl Speaker {
             Speaker::Tool => "tool",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Speaker> {
-        [Speaker::User, Speaker::Assistant, Speaker::Tool]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
 }
 
 /// A tool call the model made.
