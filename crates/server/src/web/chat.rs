@@ -21,8 +21,9 @@ use super::{error_page, render, Layout};
 use crate::error::ErrorCode;
 use crate::state::AppState;
 
-/// How long a form post without JavaScript waits for the answer.
-const WAIT_WITHOUT_SCRIPT: Duration = Duration::from_secs(120);
+/// How long a form post without JavaScript waits for the answer: under the request timeout
+/// (30 s by default); a longer run shows as "working" on the page it returns to.
+const WAIT_WITHOUT_SCRIPT: Duration = Duration::from_secs(25);
 
 /// What the console shows for a refused runtime request (chat and agent pages).
 pub(super) fn runtime_refused(e: RuntimeError, back: &str) -> Response {
