@@ -187,12 +187,14 @@ async fn measure(
         for s in (shape.scripts)() {
             b.fake.script(s);
         }
-        let seen = b.fake.requests().len();
+        let seen = b.fake.request_count();
         let total = one(b, principal).await?;
         // The exact requests the runtime sent, for the baseline.
-        let bodies: Vec<Value> = b.fake.requests()[seen..]
-            .iter()
-            .map(|r| r.body.clone())
+        let bodies: Vec<Value> = b
+            .fake
+            .requests_since(seen)
+            .into_iter()
+            .map(|r| r.body)
             .collect();
         if bodies.len() != calls {
             return Err(format!(

@@ -139,6 +139,25 @@ impl FakeLlm {
             .push_back(script);
     }
 
+    /// How many requests were received so far.
+    pub fn request_count(&self) -> usize {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// The requests received after the first `from` (without copying the rest).
+    pub fn requests_since(&self, from: usize) -> Vec<Recorded> {
+        let requests = self
+            .inner
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        requests.get(from..).unwrap_or_default().to_vec()
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner

@@ -29,6 +29,12 @@ pub trait MembershipRepo: Send + Sync {
     async fn get(&self, org: OrgId, user: UserId) -> Result<Option<MembershipRecord>, StoreError>;
     /// A user's memberships, oldest first.
     async fn list_for_user(&self, user: UserId) -> Result<Vec<MembershipRecord>, StoreError>;
+    /// A user's memberships with their organisations, leaving out deleted ones, oldest first
+    /// (one read, whatever the number of organisations).
+    async fn orgs_of_user(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(MembershipRecord, crate::OrgRecord)>, StoreError>;
     /// An organisation's members, oldest first.
     async fn list_for_org(&self, org: OrgId) -> Result<Vec<MembershipRecord>, StoreError>;
     /// Changes a member's role unless that would demote the organisation's last owner.

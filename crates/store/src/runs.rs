@@ -41,7 +41,7 @@ pub struct RunEventRecord {
 #[async_trait::async_trait]
 pub trait RunRepo: Send + Sync {
     /// Stores a new run. Like the other writes of a run in progress ([`RunRepo::checkpoint`],
-    /// [`RunRepo::append_event`]), it may return before it is durable on PostgreSQL: the next
+    /// [`RunRepo::append_events`]), it may return before it is durable on PostgreSQL: the next
     /// durable write (the run's [`RunRepo::save`] when it stops or waits) makes it so.
     async fn insert(&self, run: &RunRecord) -> Result<(), StoreError>;
     async fn get(&self, org: OrgId, id: RunId) -> Result<Option<RunRecord>, StoreError>;
@@ -76,9 +76,11 @@ pub trait RunRepo: Send + Sync {
         error: &str,
         now: Timestamp,
     ) -> Result<Vec<RunRecord>, StoreError>;
-    /// Appends an event (its `seq` is ignored and assigned); returns the seq. Not yet durable
-    /// on return (see `insert`).
-    async fn append_event(&self, event: &RunEventRecord) -> Result<i64, StoreError>;
+    /// Appends events with the seqs they carry (the one process driving a run numbers its
+    /// events; a seq already stored is a conflict). Not yet durable on return (see `insert`).
+    async fn append_events(&self, events: &[RunEventRecord]) -> Result<(), StoreError>;
+    /// The run's last event seq (0 when it has none).
+    async fn last_event_seq(&self, org: OrgId, run: RunId) -> Result<i64, StoreError>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(
         &self,

@@ -202,18 +202,21 @@ impl Identity {
         if !self.session_live(&session, now) {
             return Ok(None);
         }
-        let Some(user) = self.store.users.get(session.user_id).await? else {
+        // The person and their organisation are read at the same time.
+        let (user, org) = tokio::join!(
+            self.store.users.get(session.user_id),
+            self.org_for_user(session.user_id, session.org_id, requested_org)
+        );
+        let Some(user) = user? else {
             return Ok(None);
         };
         if user.status != UserStatus::Active {
             return Ok(None);
         }
+        let org = org?;
         if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
             self.store.sessions.touch(session.id, now).await?;
         }
-        let org = self
-            .org_for_user(user.id, session.org_id, requested_org)
-            .await?;
         Ok(Some(Principal {
             credential: Credential::Session(session.id),
             user: Some(user),

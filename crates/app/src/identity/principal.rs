@@ -107,15 +107,7 @@ impl Identity {
         preferred: Option<OrgId>,
         requested: Option<&str>,
     ) -> Result<Option<OrgAccess>, IdentityError> {
-        let memberships = self.store.memberships.list_for_user(user).await?;
-        let mut candidates = Vec::new();
-        for m in memberships {
-            if let Some(org) = self.store.orgs.get(m.org_id).await? {
-                if org.status != OrgStatus::Deleted {
-                    candidates.push(OrgAccess { org, role: m.role });
-                }
-            }
-        }
+        let mut candidates = self.memberships_of(user).await?;
         if let Some(slug) = requested {
             return candidates
                 .into_iter()
@@ -135,14 +127,14 @@ impl Identity {
 
     /// Every organisation a user belongs to (not deleted), for `/me` and the switcher.
     pub async fn memberships_of(&self, user: UserId) -> Result<Vec<OrgAccess>, IdentityError> {
-        let mut out = Vec::new();
-        for m in self.store.memberships.list_for_user(user).await? {
-            if let Some(org) = self.store.orgs.get(m.org_id).await? {
-                if org.status != OrgStatus::Deleted {
-                    out.push(OrgAccess { org, role: m.role });
-                }
-            }
-        }
+        let out: Vec<OrgAccess> = self
+            .store
+            .memberships
+            .orgs_of_user(user)
+            .await?
+            .into_iter()
+            .map(|(m, org)| OrgAccess { org, role: m.role })
+            .collect();
         Ok(out)
     }
 }

@@ -255,21 +255,17 @@ impl App {
             updated_at: now,
             claimed_at: Some(now),
         };
-        self.store.runs.insert(&run).await?;
         let turn = Turn::user(content);
-        self.store
-            .conversations
-            .append_message(&MessageRecord {
-                id: MessageId::generate(self.clock.as_ref()),
-                conversation_id: id,
-                org_id: org,
-                seq: 0,
-                role: Speaker::User.as_str().to_owned(),
-                body: serde_json::to_string(&turn).unwrap_or_default(),
-                run_id: Some(run_id),
-                created_at: now,
-            })
-            .await?;
+        let message = MessageRecord {
+            id: MessageId::generate(self.clock.as_ref()),
+            conversation_id: id,
+            org_id: org,
+            seq: 0,
+            role: Speaker::User.as_str().to_owned(),
+            body: serde_json::to_string(&turn).unwrap_or_default(),
+            run_id: Some(run_id),
+            created_at: now,
+        };
         // The first message names a new conversation; every message marks it active.
         let title = if conversation.title == DEFAULT_TITLE {
             content
@@ -281,7 +277,43 @@ impl App {
         } else {
             conversation.title.clone()
         };
-        self.store.conversations.touch(org, id, &title, now).await?;
+        // Independent writes, and the history the run starts from, at the same time.
+        let (inserted, appended, touched, stored) = tokio::join!(
+            self.store.runs.insert(&run),
+            self.store.conversations.append_message(&message),
+            self.store.conversations.touch(org, id, &title, now),
+            self.store.conversations.messages(org, id),
+        );
+        if let Err(e) = inserted {
+            return Err(e.into());
+        }
+        let created = &run;
+        let fail = |e: switchboard_store::StoreError| async move {
+            let mut failed = created.clone();
+            failed.status = RunStatus::Failed.as_str().to_owned();
+            failed.error = Some("internal: the message could not be stored".to_owned());
+            let _ = self
+                .store
+                .runs
+                .save(&failed, RunStatus::Running.as_str())
+                .await;
+            RuntimeError::from(e)
+        };
+        let seq = match appended {
+            Ok(seq) => seq,
+            Err(e) => return Err(fail(e).await),
+        };
+        let stored = match (touched, stored) {
+            (Ok(()), Ok(stored)) => stored,
+            (Err(e), _) | (_, Err(e)) => return Err(fail(e).await),
+        };
+        // What was there before this message (the read may or may not have seen it).
+        let mut history: Vec<Turn> = stored
+            .iter()
+            .filter(|m| m.seq < seq)
+            .filter_map(|m| serde_json::from_str(&m.body).ok())
+            .collect();
+        history.push(turn);
         // Listening before the run starts: every event reaches it without a read.
         let mut follower = self.follower(org, run_id, 0, false);
         follower.listening_from_the_start();
@@ -289,7 +321,15 @@ impl App {
             credential: crate::identity::Credential::Run(run_id),
             ..principal.clone()
         };
-        self.start_run(org, run_id, Some((run, worker)));
+        self.start_run(
+            org,
+            run_id,
+            Some(super::run_loop::FreshRun {
+                run,
+                principal: worker,
+                history,
+            }),
+        );
         Ok((run_id, follower))
     }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_domain::{OrgId, RunId, RunStatus};
 use switchboard_store::RunEventRecord;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::RuntimeError;
 use crate::identity::Principal;
@@ -46,16 +46,30 @@ impl From<RunEventRecord> for RunEvent {
 /// An event as handed to this process's followers.
 pub type Published = (RunId, RunEvent);
 
-/// Writes a run's events.
+/// Writes a run's events. The one process driving a run numbers them; each is handed to
+/// this process's followers at once and stored by a writer task (several at a time when they
+/// come quickly), so the run does not wait for the database on every event. The closing
+/// `done` waits until everything before it is stored.
 pub(super) struct Emitter {
     app: App,
     org: OrgId,
     run: RunId,
     text: String,
     text_since: Option<Instant>,
+    /// The last seq given out; `None` until read from the database (a run driven before).
+    seq: Option<i64>,
+    writer: Option<mpsc::UnboundedSender<Write>>,
+}
+
+/// What the writer task is handed.
+enum Write {
+    Event(RunEventRecord),
+    /// Answered once everything handed over before it is stored (or a write failed).
+    Sync(oneshot::Sender<Result<(), String>>),
 }
 
 impl Emitter {
+    /// For a run that has events already (or may have): numbering goes on from the last.
     pub(super) fn new(app: &App, org: OrgId, run: RunId) -> Emitter {
         Emitter {
             app: app.clone(),
@@ -63,29 +77,65 @@ impl Emitter {
             run,
             text: String::new(),
             text_since: None,
+            seq: None,
+            writer: None,
         }
     }
 
-    /// Stores an event (after any text waiting) and wakes the readers.
-    pub(super) async fn emit(&mut self, kind: &str, data: Value) -> Result<i64, RuntimeError> {
-        self.flush().await?;
-        self.write(kind, data).await
+    /// For a run just created: its first event is 1.
+    pub(super) fn fresh(app: &App, org: OrgId, run: RunId) -> Emitter {
+        Emitter {
+            seq: Some(0),
+            ..Emitter::new(app, org, run)
+        }
     }
 
-    async fn write(&self, kind: &str, data: Value) -> Result<i64, RuntimeError> {
-        let seq = self
-            .app
-            .store
-            .runs
-            .append_event(&RunEventRecord {
-                run_id: self.run,
-                org_id: self.org,
-                seq: 0,
-                kind: kind.to_owned(),
-                data: data.to_string(),
-                created_at: self.app.clock.now(),
-            })
-            .await?;
+    /// Hands an event (after any text waiting) to the readers and to the writer.
+    pub(super) async fn emit(&mut self, kind: &str, data: Value) -> Result<i64, RuntimeError> {
+        self.flush().await?;
+        self.write(kind, data, false).await
+    }
+
+    /// [`Emitter::emit`], returning once this event and all before it are stored; readers
+    /// get it then. For the event that closes a drive.
+    pub(super) async fn emit_stored(
+        &mut self,
+        kind: &str,
+        data: Value,
+    ) -> Result<i64, RuntimeError> {
+        self.flush().await?;
+        self.write(kind, data, true).await
+    }
+
+    async fn write(&mut self, kind: &str, data: Value, stored: bool) -> Result<i64, RuntimeError> {
+        let seq = match self.seq {
+            Some(seq) => seq + 1,
+            None => {
+                self.app
+                    .store
+                    .runs
+                    .last_event_seq(self.org, self.run)
+                    .await?
+                    + 1
+            }
+        };
+        self.seq = Some(seq);
+        let record = RunEventRecord {
+            run_id: self.run,
+            org_id: self.org,
+            seq,
+            kind: kind.to_owned(),
+            data: data.to_string(),
+            created_at: self.app.clock.now(),
+        };
+        let writer = self
+            .writer
+            .get_or_insert_with(|| spawn_writer(self.app.clone()));
+        // A writer that stopped reports it to the next `sync`.
+        let _ = writer.send(Write::Event(record));
+        if stored {
+            self.stored().await?;
+        }
         // No follower listening is fine.
         let _ = self.app.run_events.send((
             self.run,
@@ -96,6 +146,21 @@ impl Emitter {
             },
         ));
         Ok(seq)
+    }
+
+    async fn stored(&self) -> Result<(), RuntimeError> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        let (tx, rx) = oneshot::channel();
+        if writer.send(Write::Sync(tx)).is_err() {
+            return Err(RuntimeError::Internal("the event writer stopped".into()));
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(RuntimeError::Internal(e)),
+            Err(_) => Err(RuntimeError::Internal("the event writer stopped".into())),
+        }
     }
 
     /// Adds answer text; written once enough has gathered.
@@ -118,10 +183,50 @@ impl Emitter {
             return Ok(());
         }
         let delta = std::mem::take(&mut self.text);
-        self.write("text", serde_json::json!({ "delta": delta }))
+        self.write("text", serde_json::json!({ "delta": delta }), false)
             .await
             .map(|_| ())
     }
+}
+
+/// The task that stores a run's events in order, events that wait together in one
+/// statement. It ends when its emitter is dropped and everything handed
+/// over is stored. A failed write is logged and reported to the next `Sync` (the run then
+/// fails; readers that missed events find the run over, see `RunFollower::run_is_over`).
+fn spawn_writer(app: App) -> mpsc::UnboundedSender<Write> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Write>();
+    let workers = app.workers.clone();
+    // Not stopped by shutdown: it ends when the run's emitter is gone, after the last write.
+    workers.spawn("run-events", move |_shutdown| async move {
+        let mut failure: Option<String> = None;
+        let mut events = Vec::new();
+        while let Some(first) = rx.recv().await {
+            let mut next = Some(first);
+            while let Some(item) = next {
+                match item {
+                    Write::Event(e) => events.push(e),
+                    Write::Sync(s) => {
+                        store_events(&app, &mut events, &mut failure).await;
+                        let _ = s.send(failure.clone().map_or(Ok(()), Err));
+                    }
+                }
+                next = rx.try_recv().ok();
+            }
+            store_events(&app, &mut events, &mut failure).await;
+        }
+    });
+    tx
+}
+
+async fn store_events(app: &App, events: &mut Vec<RunEventRecord>, failure: &mut Option<String>) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(e) = app.store.runs.append_events(events).await {
+        tracing::error!(run = %events[0].run_id, error = %e, "storing run events failed");
+        *failure = Some(e.to_string());
+    }
+    events.clear();
 }
 
 /// What a follower yields.

@@ -37,7 +37,7 @@ impl App {
                 )
                 .await?;
             emitter
-                .emit(
+                .emit_stored(
                     "done",
                     serde_json::json!({"run_id": run.id.to_string(), "status": "failed"}),
                 )

@@ -115,17 +115,21 @@ struct Runner<'a> {
     /// The organisation's tool policy as read for the last model call: the tools offered
     /// and the calls that come back are decided under the same one.
     policy: Option<OrgPolicy>,
+    /// The last answer's message, stored with the checkpoint that follows it.
+    unsaved: Option<MessageRecord>,
+}
+
+/// A run just created, with what its creator already knows (nothing to look up again): its
+/// record, the person it works for and the conversation so far (the new message included).
+pub(super) struct FreshRun {
+    pub run: RunRecord,
+    pub principal: Principal,
+    pub history: Vec<Turn>,
 }
 
 impl App {
-    /// Runs (or resumes) a run in the background under the supervisor. A run just created
-    /// comes with its record and the person it works for (nothing to look up again).
-    pub(super) fn start_run(
-        self: &Arc<App>,
-        org: OrgId,
-        run: RunId,
-        fresh: Option<(RunRecord, Principal)>,
-    ) {
+    /// Runs (or resumes) a run in the background under the supervisor.
+    pub(super) fn start_run(self: &Arc<App>, org: OrgId, run: RunId, fresh: Option<FreshRun>) {
         let app = self.clone();
         self.workers.spawn("run", move |shutdown| async move {
             if let Err(e) = app.drive(org, run, fresh, shutdown).await {
@@ -141,22 +145,24 @@ impl App {
         &self,
         org: OrgId,
         run_id: RunId,
-        fresh: Option<(RunRecord, Principal)>,
+        fresh: Option<FreshRun>,
         shutdown: CancellationToken,
     ) -> Result<(), RuntimeError> {
-        let (run, known) = match fresh {
-            Some((run, principal)) => (run, Some(principal)),
+        let is_new = fresh.is_some();
+        let (run, known, history) = match fresh {
+            Some(f) => (f.run, Some(f.principal), Some(f.history)),
             None => match self.store.runs.get(org, run_id).await? {
-                Some(run) => (run, None),
+                Some(run) => (run, None, None),
                 None => return Ok(()),
             },
         };
-        if run.status != RunStatus::Running.as_str() {
-            return Ok(());
-        }
         let state: RunState = serde_json::from_str(&run.state)
             .map_err(|e| RuntimeError::Internal(format!("run state: {e}")))?;
-        let mut emitter = Emitter::new(self, org, run_id);
+        let mut emitter = if is_new {
+            Emitter::fresh(self, org, run_id)
+        } else {
+            Emitter::new(self, org, run_id)
+        };
         let principal = match known {
             Some(p) => Some(p),
             None => self
@@ -177,14 +183,17 @@ impl App {
                     .await;
             }
         };
-        let root = self
-            .store
-            .conversations
-            .messages(org, run.conversation_id)
-            .await?
-            .iter()
-            .filter_map(|m| serde_json::from_str(&m.body).ok())
-            .collect();
+        let root = match history {
+            Some(history) => history,
+            None => self
+                .store
+                .conversations
+                .messages(org, run.conversation_id)
+                .await?
+                .iter()
+                .filter_map(|m| serde_json::from_str(&m.body).ok())
+                .collect(),
+        };
         let mut runner = Runner {
             app: self,
             run,
@@ -195,6 +204,7 @@ impl App {
             agents: HashMap::new(),
             cancel_seen: false,
             policy: None,
+            unsaved: None,
             shutdown,
         };
         let stop = runner.drive().await?;
@@ -247,7 +257,7 @@ impl App {
             return Ok(());
         }
         emitter
-            .emit(
+            .emit_stored(
                 "done",
                 serde_json::to_value(Done {
                     run_id: run.id.to_string(),
@@ -312,7 +322,7 @@ impl App {
         }
         let mut emitter = Emitter::new(self, org, run.id);
         emitter
-            .emit(
+            .emit_stored(
                 "done",
                 json!({"run_id": run.id.to_string(), "status": "cancelled"}),
             )
@@ -376,12 +386,22 @@ impl Runner<'_> {
         self.run.state = self.state.to_json();
         self.run.updated_at = now;
         self.run.claimed_at = Some(now);
-        let saved = self
-            .app
-            .store
-            .runs
-            .checkpoint(&self.run, RunStatus::Running.as_str())
-            .await?;
+        let store = &self.app.store;
+        let message = self.unsaved.take();
+        // A waiting message and the run's state are independent rows: written together.
+        let (appended, saved) = tokio::join!(
+            async {
+                match &message {
+                    Some(m) => store.conversations.append_message(m).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            },
+            store
+                .runs
+                .checkpoint(&self.run, RunStatus::Running.as_str())
+        );
+        appended?;
+        let saved = saved?;
         // `None`: the run is no longer running here (it was ended elsewhere).
         self.cancel_seen = saved.unwrap_or(true);
         Ok(())
@@ -402,26 +422,40 @@ impl Runner<'_> {
 
     /// Adds a turn to the current frame (stored in the conversation for the run's own).
     async fn push_turn(&mut self, turn: Turn) -> Result<(), RuntimeError> {
-        if self.is_root() {
-            let app = self.app;
-            app.store
+        if let Some(message) = self.turn_message(turn) {
+            self.app
+                .store
                 .conversations
-                .append_message(&MessageRecord {
-                    id: MessageId::generate(app.clock.as_ref()),
-                    conversation_id: self.run.conversation_id,
-                    org_id: self.run.org_id,
-                    seq: 0,
-                    role: turn.speaker.as_str().to_owned(),
-                    body: serde_json::to_string(&turn).unwrap_or_default(),
-                    run_id: Some(self.run.id),
-                    created_at: app.clock.now(),
-                })
+                .append_message(&message)
                 .await?;
-            self.root.push(turn);
-        } else {
-            self.frame_mut().turns.push(turn);
         }
         Ok(())
+    }
+
+    /// [`Runner::push_turn`], the message stored with the next checkpoint (at the same time).
+    fn push_turn_with_checkpoint(&mut self, turn: Turn) {
+        self.unsaved = self.turn_message(turn);
+    }
+
+    /// Adds a turn to the current frame; the message to store for the run's own frame.
+    fn turn_message(&mut self, turn: Turn) -> Option<MessageRecord> {
+        if !self.is_root() {
+            self.frame_mut().turns.push(turn);
+            return None;
+        }
+        let app = self.app;
+        let message = MessageRecord {
+            id: MessageId::generate(app.clock.as_ref()),
+            conversation_id: self.run.conversation_id,
+            org_id: self.run.org_id,
+            seq: 0,
+            role: turn.speaker.as_str().to_owned(),
+            body: serde_json::to_string(&turn).unwrap_or_default(),
+            run_id: Some(self.run.id),
+            created_at: app.clock.now(),
+        };
+        self.root.push(turn);
+        Some(message)
     }
 
     /// Records a tool's answer in the frame and tells the client.
@@ -583,14 +617,15 @@ impl Runner<'_> {
             })
             .collect();
         let text = answer.text.clone();
-        self.push_turn(Turn::assistant(text.clone(), calls.clone()))
-            .await?;
         if calls.is_empty() {
+            self.push_turn(Turn::assistant(text.clone(), calls)).await?;
             if self.is_root() {
                 return Ok(Next::Stop(Stop::Completed));
             }
             return self.close_frame(text, true).await;
         }
+        // Stored with the checkpoint that follows (see `drive`).
+        self.push_turn_with_checkpoint(Turn::assistant(text, calls.clone()));
         self.frame_mut().queue = calls;
         Ok(Next::Continue)
     }

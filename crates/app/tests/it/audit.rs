@@ -147,3 +147,100 @@ fn uuid_literal(db: &TestDb, org: OrgId) -> String {
         switchboard_store::Backend::Postgres => format!("'{}'", org.as_uuid()),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_and_usage_batches_keep_one_unbroken_chain() {
+    use switchboard_app::audit::chain::{link_hash, GENESIS};
+    use switchboard_domain::{Clock, OrgStatus, Slug, UsageId};
+    use switchboard_store::{ConnectOptions, OrgRecord, Store, UsageRecord};
+
+    each(async |db: TestDb| {
+        // Two hub processes on one database: each has its own store (and its own idea of
+        // where the chain's head is), and usage batches are written between single events.
+        let second = Store::connect(&ConnectOptions::new(db.url()))
+            .await
+            .unwrap();
+        let replicas = [db.store(), second];
+        let org = OrgId::generate(&SystemClock);
+        let now = SystemClock.now();
+        db.store()
+            .orgs
+            .insert(&OrgRecord {
+                id: org,
+                slug: Slug::parse("acme").unwrap(),
+                name: "Acme".into(),
+                domain: None,
+                status: OrgStatus::Active,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                require_totp: false,
+                allow_sso_signup: false,
+            })
+            .await
+            .unwrap();
+        let single = |store: Store, w: u32| async move {
+            let audit = Audit::new(store, Arc::new(SystemClock));
+            for i in 0..12 {
+                audit
+                    .record(event(org, "tool.call", json!({"writer": w, "i": i})))
+                    .await
+                    .unwrap();
+            }
+        };
+        let batches = |store: Store| async move {
+            let audit = Audit::new(store.clone(), Arc::new(SystemClock));
+            for _ in 0..4 {
+                let calls: Vec<_> = (0..3)
+                    .map(|_| {
+                        let usage = UsageRecord {
+                            id: UsageId::generate(&SystemClock),
+                            org_id: org,
+                            key_id: None,
+                            user_id: None,
+                            at: SystemClock.now(),
+                            endpoint: "chat".into(),
+                            model: "local/a".into(),
+                            provider: Some("local".into()),
+                            input_tokens: 1,
+                            output_tokens: 1,
+                            cost_usd: 0.0,
+                            latency_ms: 1.0,
+                            overhead_ms: 0.1,
+                            status: "ok".into(),
+                            cached: false,
+                        };
+                        (usage, audit.prepare(event(org, "ai.call", json!({}))))
+                    })
+                    .collect();
+                assert_eq!(
+                    store
+                        .usage
+                        .record_calls(calls, &GENESIS, &link_hash)
+                        .await
+                        .unwrap(),
+                    3
+                );
+            }
+        };
+        let [a, b] = replicas;
+        tokio::join!(
+            single(a.clone(), 0),
+            single(a.clone(), 1),
+            single(b.clone(), 2),
+            single(b.clone(), 3),
+            batches(a.clone()),
+            batches(b.clone()),
+        );
+        // And a replica whose remembered head is stale by now still links correctly.
+        single(a.clone(), 4).await;
+        let report = Audit::new(a, Arc::new(SystemClock))
+            .verify(Some(org))
+            .await
+            .unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.checked, 4 * 12 + 2 * 4 * 3 + 12);
+        b.close().await;
+    })
+    .await;
+}

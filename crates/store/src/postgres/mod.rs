@@ -12,6 +12,9 @@ use crate::{ConnectOptions, MigrationReport, Readiness, Store, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// Audit chain heads by organisation: (seq, hash).
+type Heads = std::collections::HashMap<uuid::Uuid, (i64, Vec<u8>)>;
+
 #[derive(Clone)]
 pub(crate) struct PgDb {
     pool: PgPool,
@@ -19,6 +22,10 @@ pub(crate) struct PgDb {
     /// flushed. For the many small writes of a run in progress (events, messages,
     /// checkpoints); the next synchronous commit (any other write) flushes them too.
     relaxed: PgPool,
+    /// The last link this process wrote to each organisation's audit chain: an append tries
+    /// the next seq straight away, and reads the head only when another process (or a purge)
+    /// moved it (see `append_locked`).
+    heads: Arc<std::sync::Mutex<Heads>>,
 }
 
 impl PgDb {
@@ -88,7 +95,11 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         .connect_with(connect_options)
         .await
         .map_err(connect_error)?;
-    let db = Arc::new(PgDb { pool, relaxed });
+    let db = Arc::new(PgDb {
+        pool,
+        relaxed,
+        heads: Arc::default(),
+    });
     Ok(Store {
         backend: crate::Backend::Postgres,
         maintenance: db.clone(),
@@ -133,7 +144,7 @@ crate::sql::runs::run_repo!(PgDb);
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit
     /// chain lock of every organisation in the batch (taken in a fixed order, so two batches
-    /// cannot deadlock).
+    /// cannot deadlock); tried again at once when a lock-free single append took a seq first.
     async fn record_calls_locked(
         &self,
         calls: Vec<(crate::UsageRecord, crate::AuditRecord)>,
@@ -143,36 +154,130 @@ impl PgDb {
         let mut orgs: Vec<String> = calls.iter().map(|(_, e)| e.org_id.to_string()).collect();
         orgs.sort();
         orgs.dedup();
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        for org in orgs {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
-                .bind(format!("audit:{org}"))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+                for org in &orgs {
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+                        .bind(format!("audit:{org}"))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                }
+                let calls = calls.clone();
+                Ok(crate::sql::gateway::record_calls_in_transaction!(
+                    tx, calls, genesis, hasher
+                ))
+            }
+            .await;
+            match result {
+                // An optimistic single append (see `append_locked`) got in first.
+                Err(StoreError::Conflict(_)) if attempt < 10 => continue,
+                Ok((inserted, heads)) => {
+                    let mut known = self.heads();
+                    for (org, (seq, hash)) in heads {
+                        if known.get(&org).is_none_or(|(s, _)| *s < seq) {
+                            known.insert(org, (seq, hash));
+                        }
+                    }
+                    return Ok(inserted);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(crate::sql::gateway::record_calls_in_transaction!(
-            tx, calls, genesis, hasher
-        ))
     }
 
-    /// A transaction-scoped advisory lock per organisation serialises appends to one chain
-    /// across every replica; other chains proceed in parallel.
+    /// Appends one link to an organisation's chain. First optimistically, in one or two
+    /// statements: link to the head this process last wrote (or read it), insert the next
+    /// seq — the `UNIQUE (org_id, seq)` constraint refuses a link whose head moved meanwhile,
+    /// and the append reads the head again. When appends to one chain keep colliding, a
+    /// transaction-scoped advisory lock per organisation serialises them across every
+    /// replica (other chains proceed in parallel).
     async fn append_locked(
         &self,
         record: crate::AuditRecord,
         genesis: &[u8],
         hasher: &crate::audit::LinkHasher,
     ) -> Result<crate::AuditRecord, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
-            .bind(format!("audit:{}", record.org_id))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok(crate::sql::audit::append_in_transaction!(
-            tx, record, genesis, hasher
-        ))
+        const OPTIMISTIC: usize = 3;
+        const LOCKED: usize = 10;
+        let org = record.org_id.as_uuid();
+        for _ in 0..OPTIMISTIC {
+            let known = self.known_head(org);
+            let head = match known {
+                Some(head) => Some(head),
+                None => sqlx::query_as(crate::sql::audit::HEAD)
+                    .bind(org)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?,
+            };
+            let linked = crate::sql::audit::link(record.clone(), head, genesis, hasher);
+            match crate::sql::audit::bind_link!(sqlx::query(crate::sql::audit::INSERT), linked)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)
+            {
+                Ok(_) => {
+                    self.remember_head(org, &linked);
+                    return Ok(linked);
+                }
+                Err(StoreError::Conflict(_)) => self.forget_head(org),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+                    .bind(format!("audit:{}", record.org_id))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                Ok(crate::sql::audit::append_in_transaction!(
+                    tx,
+                    record.clone(),
+                    genesis,
+                    hasher
+                ))
+            }
+            .await;
+            match result {
+                // An optimistic append (which takes no lock) got in first.
+                Err(StoreError::Conflict(_)) if attempt < LOCKED => continue,
+                Ok(linked) => {
+                    self.remember_head(org, &linked);
+                    return Ok(linked);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn heads(&self) -> std::sync::MutexGuard<'_, Heads> {
+        self.heads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn known_head(&self, org: uuid::Uuid) -> Option<(i64, Vec<u8>)> {
+        self.heads().get(&org).cloned()
+    }
+
+    fn remember_head(&self, org: uuid::Uuid, link: &crate::AuditRecord) {
+        let mut heads = self.heads();
+        // Another task of this process may have written a later link already.
+        if heads.get(&org).is_none_or(|(seq, _)| *seq < link.seq) {
+            heads.insert(org, (link.seq, link.hash.clone()));
+        }
+    }
+
+    fn forget_head(&self, org: uuid::Uuid) {
+        self.heads().remove(&org);
     }
 }
 

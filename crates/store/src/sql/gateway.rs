@@ -111,6 +111,7 @@ pub(crate) use bind_usage;
 /// and inserts its audit event (heads are read once per chain and carried along). Commits and
 /// evaluates to the number of new records.
 macro_rules! record_calls_in_transaction {
+    // Evaluates to the number of records inserted and the chains' new heads.
     ($tx:ident, $calls:expr, $genesis:expr, $hasher:expr) => {{
         let mut heads: std::collections::HashMap<uuid::Uuid, (i64, Vec<u8>)> =
             std::collections::HashMap::new();
@@ -144,7 +145,7 @@ macro_rules! record_calls_in_transaction {
             heads.insert(org, (record.seq, record.hash));
         }
         $tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
-        inserted
+        (inserted, heads)
     }};
 }
 pub(crate) use record_calls_in_transaction;

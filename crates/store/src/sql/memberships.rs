@@ -1,6 +1,6 @@
 //! Portable SQL for [`crate::MembershipRepo`].
 
-use switchboard_domain::{Role, Timestamp};
+use switchboard_domain::{Role, Timestamp, UserId};
 use uuid::Uuid;
 
 use crate::{MembershipRecord, StoreError};
@@ -13,6 +13,34 @@ pub(crate) struct MembershipRow {
     user_id: Uuid,
     role: String,
     created_at: Timestamp,
+}
+
+/// A membership joined with its organisation (see `orgs_of_user`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberOrgRow {
+    #[sqlx(flatten)]
+    org: crate::sql::orgs::OrgRow,
+    member_role: String,
+    member_since: Timestamp,
+}
+
+impl MemberOrgRow {
+    pub(crate) fn into_pair(
+        self,
+        user: UserId,
+    ) -> Result<(MembershipRecord, crate::OrgRecord), StoreError> {
+        let org = crate::OrgRecord::try_from(self.org)?;
+        let membership = MembershipRecord {
+            org_id: org.id,
+            user_id: user,
+            role: self
+                .member_role
+                .parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: self.member_since,
+        };
+        Ok((membership, org))
+    }
 }
 
 impl TryFrom<MembershipRow> for MembershipRecord {
@@ -84,6 +112,32 @@ macro_rules! membership_repo {
                     .map_err($crate::StoreError::from_sqlx)?
                     .into_iter()
                     .map($crate::MembershipRecord::try_from)
+                    .collect()
+            }
+
+            async fn orgs_of_user(
+                &self,
+                user: switchboard_domain::UserId,
+            ) -> Result<Vec<($crate::MembershipRecord, $crate::OrgRecord)>, $crate::StoreError>
+            {
+                let columns: Vec<String> = $crate::sql::orgs::COLUMNS
+                    .split(", ")
+                    .map(|c| format!("o.{c}"))
+                    .collect();
+                let sql = format!(
+                    "SELECT {}, m.role AS member_role, m.created_at AS member_since \
+                     FROM memberships m JOIN organizations o ON o.id = m.org_id \
+                     WHERE m.user_id = $1 AND o.status <> 'deleted' \
+                     ORDER BY m.created_at, m.org_id",
+                    columns.join(", ")
+                );
+                sqlx::query_as::<_, $crate::sql::memberships::MemberOrgRow>(&sql)
+                    .bind(user.as_uuid())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(|row| row.into_pair(user))
                     .collect()
             }
 

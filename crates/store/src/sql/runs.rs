@@ -250,31 +250,58 @@ macro_rules! run_repo {
                     .collect())
             }
 
-            async fn append_event(
+            async fn append_events(
                 &self,
-                e: &$crate::runs::RunEventRecord,
-            ) -> Result<i64, $crate::StoreError> {
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let result: Result<i64, _> = sqlx::query_scalar(
+                events: &[$crate::runs::RunEventRecord],
+            ) -> Result<(), $crate::StoreError> {
+                // One statement per page of events (well under either backend's limit on
+                // bound values).
+                for page in events.chunks(100) {
+                    let rows: Vec<String> = (0..page.len())
+                        .map(|i| {
+                            let b = i * 6;
+                            format!(
+                                "(${}, ${}, ${}, ${}, ${}, ${})",
+                                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
                         "INSERT INTO run_events (run_id, org_id, seq, kind, data, created_at) \
-                         SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5 FROM run_events \
-                         WHERE run_id = $1 RETURNING seq",
-                    )
-                    .bind(e.run_id.as_uuid())
-                    .bind(e.org_id.as_uuid())
-                    .bind(&e.kind)
-                    .bind(&e.data)
-                    .bind(e.created_at)
-                    .fetch_one(self.relaxed_writer())
-                    .await
-                    .map_err($crate::StoreError::from_sqlx);
-                    match result {
-                        Err($crate::StoreError::Conflict(_)) if attempt < 5 => continue,
-                        other => return other,
+                         VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for e in page {
+                        query = query
+                            .bind(e.run_id.as_uuid())
+                            .bind(e.org_id.as_uuid())
+                            .bind(e.seq)
+                            .bind(&e.kind)
+                            .bind(&e.data)
+                            .bind(e.created_at);
                     }
+                    query
+                        .execute(self.relaxed_writer())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
                 }
+                Ok(())
+            }
+
+            async fn last_event_seq(
+                &self,
+                org: switchboard_domain::OrgId,
+                run: switchboard_domain::RunId,
+            ) -> Result<i64, $crate::StoreError> {
+                sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE org_id = $1 AND run_id = $2",
+                )
+                .bind(org.as_uuid())
+                .bind(run.as_uuid())
+                .fetch_one(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)
             }
 
             async fn events_after(

@@ -116,9 +116,7 @@ impl SqliteDb {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(StoreError::from_sqlx)?;
-        Ok(crate::sql::gateway::record_calls_in_transaction!(
-            tx, calls, genesis, hasher
-        ))
+        Ok(crate::sql::gateway::record_calls_in_transaction!(tx, calls, genesis, hasher).0)
     }
 
     /// `BEGIN IMMEDIATE` takes SQLite's write lock up front, so no other writer (in this or

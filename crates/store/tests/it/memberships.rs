@@ -29,6 +29,7 @@ backend_tests! {
         let ada = user(&clock, "ada@example.com");
         store.users.insert(&ada).await.unwrap();
         for (org, role) in [(acme, Role::Owner), (globex, Role::Viewer)] {
+            clock.advance(chrono::Duration::seconds(1));
             let m = MembershipRecord { org_id: org, user_id: ada.id, role, created_at: clock.now() };
             store.memberships.upsert(&m).await.unwrap();
         }
@@ -38,6 +39,14 @@ backend_tests! {
         assert!(roles.contains(&(acme, Role::Owner)));
         assert!(roles.contains(&(globex, Role::Viewer)));
         assert_eq!(store.memberships.list_for_org(acme).await.unwrap().len(), 1);
+        // With their organisations in one read, oldest membership first; deleted ones left out.
+        let with_orgs = store.memberships.orgs_of_user(ada.id).await.unwrap();
+        let seen: Vec<(&str, Role)> = with_orgs.iter().map(|(m, o)| (o.slug.as_str(), m.role)).collect();
+        assert_eq!(seen, [("acme", Role::Owner), ("globex", Role::Viewer)]);
+        assert!(with_orgs.iter().all(|(m, o)| m.user_id == ada.id && m.org_id == o.id));
+        store.orgs.set_status(globex, OrgStatus::Deleted, clock.now()).await.unwrap();
+        let left: Vec<OrgId> = store.memberships.orgs_of_user(ada.id).await.unwrap().iter().map(|(_, o)| o.id).collect();
+        assert_eq!(left, [acme]);
     }
 
     async fn upsert_changes_the_role(store: Store) {

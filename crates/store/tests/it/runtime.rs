@@ -83,19 +83,15 @@ fn approval(clock: &switchboard_domain::ManualClock, org: OrgId, now: Timestamp)
     }
 }
 
-async fn event(store: &Store, r: &RunRecord, kind: &str, at: Timestamp) -> i64 {
-    store
-        .runs
-        .append_event(&RunEventRecord {
-            run_id: r.id,
-            org_id: r.org_id,
-            seq: 0,
-            kind: kind.into(),
-            data: "{}".into(),
-            created_at: at,
-        })
-        .await
-        .unwrap()
+fn event(r: &RunRecord, seq: i64, kind: &str, at: Timestamp) -> RunEventRecord {
+    RunEventRecord {
+        run_id: r.id,
+        org_id: r.org_id,
+        seq,
+        kind: kind.into(),
+        data: "{}".into(),
+        created_at: at,
+    }
 }
 
 backend_tests! {
@@ -120,11 +116,22 @@ backend_tests! {
         assert_eq!(roles, ["user", "assistant", "tool"]);
         let r = new_run(&clock, &c, None);
         store.runs.insert(&r).await.unwrap();
-        assert_eq!(event(&store, &r, "text", clock.now()).await, 1);
-        assert_eq!(event(&store, &r, "done", clock.now()).await, 2);
+        assert_eq!(store.runs.last_event_seq(org, r.id).await.unwrap(), 0);
+        store.runs.append_events(&[event(&r, 1, "text", clock.now())]).await.unwrap();
+        store.runs.append_events(&[event(&r, 2, "done", clock.now())]).await.unwrap();
+        assert_eq!(store.runs.last_event_seq(org, r.id).await.unwrap(), 2);
+        assert_eq!(store.runs.last_event_seq(other, r.id).await.unwrap(), 0);
+        // A seq already stored is refused, and nothing of that batch is kept.
+        let again = store.runs.append_events(&[event(&r, 3, "text", clock.now()), event(&r, 2, "text", clock.now())]).await;
+        assert!(matches!(again, Err(switchboard_store::StoreError::Conflict(_))), "{again:?}");
+        assert_eq!(store.runs.last_event_seq(org, r.id).await.unwrap(), 2);
         let after: Vec<i64> = store.runs.events_after(org, r.id, 1, 10).await.unwrap().iter().map(|e| e.seq).collect();
         assert_eq!(after, [2]);
         assert!(store.runs.events_after(other, r.id, 0, 10).await.unwrap().is_empty());
+        // Many at once (more than one statement's page), in order.
+        let many: Vec<RunEventRecord> = (3..=252).map(|seq| event(&r, seq, "text", clock.now())).collect();
+        store.runs.append_events(&many).await.unwrap();
+        assert_eq!(store.runs.events_after(org, r.id, 250, 10).await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [251, 252]);
         store.conversations.rename(org, c.id, "Renamed", clock.now()).await.unwrap();
         assert_eq!(store.conversations.list(org, user, 10).await.unwrap()[0].title, "Renamed");
         store.conversations.delete(org, c.id).await.unwrap();
