@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod tools;
 pub mod workers;
+pub mod workspace;
 
 use std::sync::Arc;
 

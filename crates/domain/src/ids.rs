@@ -126,6 +126,18 @@ typed_id!(
     /// An organisation's own agent (AI persona).
     AgentId
 );
+typed_id!(
+    /// A request or a ticket of an organisation's workspace.
+    ItemId
+);
+typed_id!(
+    /// A comment on a request or ticket.
+    CommentId
+);
+typed_id!(
+    /// One entry of the workspace's activity log.
+    ActivityId
+);
 
 #[cfg(test)]
 mod tests {

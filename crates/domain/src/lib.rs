@@ -10,13 +10,16 @@ pub mod org;
 pub mod policy;
 pub mod role;
 pub mod run;
+pub mod workspace;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
-    AgentId, ApiKeyId, ApprovalId, AuditEventId, ConversationId, DeliveryId, GatewayKeyId,
-    InviteId, MessageId, OrgId, RunId, SecretId, SessionId, UsageId, UserId, WebhookId,
+    ActivityId, AgentId, ApiKeyId, ApprovalId, AuditEventId, CommentId, ConversationId, DeliveryId,
+    GatewayKeyId, InviteId, ItemId, MessageId, OrgId, RunId, SecretId, SessionId, UsageId, UserId,
+    WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};
 pub use role::{Role, RoleParseError};
 pub use run::RunStatus;
+pub use workspace::{ItemKind, Priority};

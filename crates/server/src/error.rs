@@ -299,6 +299,20 @@ impl From<switchboard_app::runtime::RuntimeError> for ApiError {
     }
 }
 
+impl From<switchboard_app::workspace::WorkspaceError> for ApiError {
+    fn from(e: switchboard_app::workspace::WorkspaceError) -> ApiError {
+        use switchboard_app::workspace::WorkspaceError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid { field, .. } => ApiError::new(ErrorCode::InvalidRequest, message)
+                .with_details(serde_json::json!({ "field": field })),
+            E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::Identity(inner) => inner.into(),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
 impl From<switchboard_app::tools::ToolError> for ApiError {
     fn from(e: switchboard_app::tools::ToolError) -> ApiError {
         use switchboard_app::tools::ToolError as E;

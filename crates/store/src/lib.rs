@@ -30,6 +30,7 @@ mod sqlite;
 pub mod tools;
 pub mod users;
 pub mod webhooks;
+pub mod workspace;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -55,6 +56,7 @@ pub use runs::{RunEventRecord, RunRecord, RunRepo};
 pub use secrets::{SealedRecord, SecretRepo, WrappedKey};
 pub use sessions::{SessionRecord, SessionRepo};
 pub use users::{UserRecord, UserRepo, UserStatus};
+pub use workspace::{ActivityRecord, CommentRecord, ItemFilter, ItemRecord, WorkItemRepo};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +167,7 @@ pub struct Store {
     pub agents: Arc<dyn agents::AgentRepo>,
     pub conversations: Arc<dyn conversations::ConversationRepo>,
     pub runs: Arc<dyn runs::RunRepo>,
+    pub items: Arc<dyn workspace::WorkItemRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -23,7 +23,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn parts(&self) -> (&'static str, Option<String>) {
+    pub(crate) fn parts(&self) -> (&'static str, Option<String>) {
         match self {
             Actor::User(id) => ("user", Some(id.clone())),
             Actor::ApiKey(id) => ("api_key", Some(id.clone())),

@@ -10,6 +10,7 @@
 pub mod approvals;
 pub mod schema;
 mod system;
+mod workspace;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -118,9 +119,9 @@ pub struct Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry {
-            tools: system::tools(),
-        }
+        let mut tools = system::tools();
+        tools.extend(workspace::tools());
+        Registry { tools }
     }
 }
 

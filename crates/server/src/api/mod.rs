@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod setup;
 pub mod tools;
 pub mod webhooks;
+pub mod workspace;
 
 use std::sync::Arc;
 
@@ -45,7 +46,8 @@ use crate::state::AppState;
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
         (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
-        (name = "assistant", description = "Agents, conversations and runs of the assistant")
+        (name = "assistant", description = "Agents, conversations and runs of the assistant"),
+        (name = "workspace", description = "Requests, tickets, their comments and activity")
     )
 )]
 struct ApiDoc;
@@ -111,6 +113,27 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::run))
         .routes(routes!(conversations::events))
         .routes(routes!(conversations::cancel))
+        .routes(routes!(
+            workspace::tickets::create,
+            workspace::tickets::list
+        ))
+        .routes(routes!(
+            workspace::tickets::get,
+            workspace::tickets::update,
+            workspace::tickets::delete
+        ))
+        .routes(routes!(workspace::tickets::comment))
+        .routes(routes!(
+            workspace::requests::create,
+            workspace::requests::list
+        ))
+        .routes(routes!(
+            workspace::requests::get,
+            workspace::requests::update,
+            workspace::requests::delete
+        ))
+        .routes(routes!(workspace::requests::comment))
+        .routes(routes!(workspace::dashboard))
         .split_for_parts();
     (router, spec)
 }

@@ -87,6 +87,23 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("post", "/api/v1/agents") => Tenant(2),
         ("put" | "delete", "/api/v1/agents/{agent}") => Tenant(2),
         ("put", "/api/v1/agents/{agent}/skills") => Tenant(2),
+        (
+            "get",
+            "/api/v1/tickets"
+            | "/api/v1/tickets/{id}"
+            | "/api/v1/requests"
+            | "/api/v1/requests/{id}"
+            | "/api/v1/workspace/dashboard",
+        ) => Tenant(0),
+        (
+            "post",
+            "/api/v1/tickets"
+            | "/api/v1/requests"
+            | "/api/v1/tickets/{id}/comments"
+            | "/api/v1/requests/{id}/comments",
+        ) => Tenant(1),
+        ("patch", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(1),
+        ("delete", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(2),
         _ => return None,
     })
 }
@@ -298,6 +315,24 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{agent}");
+    let (status, ticket) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/tickets",
+            Some(json!({"title": "Matrix ticket"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    let (status, request) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/requests",
+            Some(json!({"title": "Matrix request"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -321,6 +356,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         ),
         ("run", run),
         ("{agent}", "matrix-agent".to_owned()),
+        ("ticket", ticket["id"].as_str().unwrap().to_owned()),
+        ("request", request["id"].as_str().unwrap().to_owned()),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -421,6 +458,11 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/agents") => json!({"slug": "matrix", "name": "M", "instructions": "x"}),
         ("put", "/api/v1/agents/{agent}") => json!({"name": "M2"}),
         ("put", "/api/v1/agents/{agent}/skills") => json!({"skills": []}),
+        ("post", "/api/v1/tickets" | "/api/v1/requests") => json!({"title": "Matrix"}),
+        ("patch", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => json!({"title": "Renamed"}),
+        ("post", "/api/v1/tickets/{id}/comments" | "/api/v1/requests/{id}/comments") => {
+            json!({"body": "Matrix comment"})
+        }
         _ => return None,
     })
 }
@@ -442,6 +484,8 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/webhooks/") => "webhook",
                 ("{id}", _, _) if path.contains("/conversations/") => "conversation",
                 ("{id}", _, _) if path.contains("/runs/") => "run",
+                ("{id}", _, _) if path.contains("/tickets/") => "ticket",
+                ("{id}", _, _) if path.contains("/requests/") => "request",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

@@ -24,3 +24,4 @@ mod runtime;
 mod sso;
 mod tools;
 mod webhooks;
+mod workspace;

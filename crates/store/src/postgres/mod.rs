@@ -119,6 +119,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         approvals: db.clone(),
         webhooks: db.clone(),
         agents: db.clone(),
+        items: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -140,6 +141,7 @@ crate::sql::webhooks::webhook_repo!(PgDb);
 crate::sql::agents::agent_repo!(PgDb);
 crate::sql::conversations::conversation_repo!(PgDb);
 crate::sql::runs::run_repo!(PgDb);
+crate::sql::workspace::work_item_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

@@ -22,6 +22,7 @@ pub(crate) mod sessions;
 pub(crate) mod tools;
 pub(crate) mod users;
 pub(crate) mod webhooks;
+pub(crate) mod workspace;
 
 use crate::StoreError;
 

@@ -80,6 +80,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         approvals: db.clone(),
         webhooks: db.clone(),
         agents: db.clone(),
+        items: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -101,6 +102,7 @@ crate::sql::webhooks::webhook_repo!(SqliteDb);
 crate::sql::agents::agent_repo!(SqliteDb);
 crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
+crate::sql::workspace::work_item_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.

@@ -16,6 +16,7 @@ mod orgs;
 mod runtime;
 mod secrets;
 mod users;
+mod workspace;
 
 use chrono::{TimeZone, Utc};
 use switchboard_domain::{Clock, ManualClock, Timestamp};

@@ -1,0 +1,201 @@
+//! The workspace's work items (DESIGN 4.8): requests — something a client asks for — and
+//! tickets — something broken to fix. Both have a title, a description, a priority, comments
+//! and a status that moves only along its kind's lines:
+//!
+//! - request: `submitted → under_review → in_progress → completed | cancelled` (review may be
+//!   skipped; anything not finished may be cancelled);
+//! - ticket: `open → in_progress → waiting_on_client → resolved → closed` (work and waiting
+//!   alternate; a resolved ticket may be reopened; `closed` is final).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Request,
+    Ticket,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 2] = [ItemKind::Request, ItemKind::Ticket];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Request => "request",
+            ItemKind::Ticket => "ticket",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Every status of this kind, in the order of a normal life.
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            ItemKind::Request => &[
+                "submitted",
+                "under_review",
+                "in_progress",
+                "completed",
+                "cancelled",
+            ],
+            ItemKind::Ticket => &[
+                "open",
+                "in_progress",
+                "waiting_on_client",
+                "resolved",
+                "closed",
+            ],
+        }
+    }
+
+    /// The status a new item starts in.
+    pub fn initial_status(self) -> &'static str {
+        self.statuses()[0]
+    }
+
+    pub fn is_status(self, status: &str) -> bool {
+        self.statuses().contains(&status)
+    }
+
+    /// The work is done (the item counts as resolved from then on).
+    pub fn is_done(self, status: &str) -> bool {
+        match self {
+            ItemKind::Request => matches!(status, "completed" | "cancelled"),
+            ItemKind::Ticket => matches!(status, "resolved" | "closed"),
+        }
+    }
+
+    /// Whether an item of this kind may go from `from` to `to`.
+    pub fn can_move(self, from: &str, to: &str) -> bool {
+        match self {
+            ItemKind::Request => matches!(
+                (from, to),
+                ("submitted", "under_review" | "in_progress" | "cancelled")
+                    | ("under_review", "in_progress" | "cancelled")
+                    | ("in_progress", "completed" | "cancelled")
+            ),
+            ItemKind::Ticket => matches!(
+                (from, to),
+                (
+                    "open",
+                    "in_progress" | "waiting_on_client" | "resolved" | "closed"
+                ) | ("in_progress", "waiting_on_client" | "resolved")
+                    | ("waiting_on_client", "in_progress" | "resolved")
+                    | ("resolved", "closed" | "in_progress")
+            ),
+        }
+    }
+}
+
+/// How urgent an item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
+        }
+        for p in Priority::ALL {
+            assert_eq!(Priority::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(ItemKind::parse("task"), None);
+        assert_eq!(Priority::parse("urgent"), None);
+        assert!(Priority::Critical > Priority::Low);
+    }
+
+    #[test]
+    fn a_request_moves_along_its_lines() {
+        let r = ItemKind::Request;
+        assert_eq!(r.initial_status(), "submitted");
+        for (from, to) in [
+            ("submitted", "under_review"),
+            ("under_review", "in_progress"),
+            ("in_progress", "completed"),
+            ("submitted", "in_progress"),
+            ("under_review", "cancelled"),
+        ] {
+            assert!(r.can_move(from, to), "{from} → {to}");
+        }
+        for (from, to) in [
+            ("completed", "in_progress"),
+            ("cancelled", "submitted"),
+            ("submitted", "completed"),
+            ("in_progress", "submitted"),
+            ("submitted", "open"),
+        ] {
+            assert!(!r.can_move(from, to), "{from} → {to}");
+        }
+        assert!(r.is_done("cancelled") && !r.is_done("in_progress"));
+    }
+
+    #[test]
+    fn a_ticket_moves_along_its_lines() {
+        let t = ItemKind::Ticket;
+        assert_eq!(t.initial_status(), "open");
+        for (from, to) in [
+            ("open", "in_progress"),
+            ("in_progress", "waiting_on_client"),
+            ("waiting_on_client", "in_progress"),
+            ("in_progress", "resolved"),
+            ("resolved", "closed"),
+            ("resolved", "in_progress"),
+        ] {
+            assert!(t.can_move(from, to), "{from} → {to}");
+        }
+        for (from, to) in [
+            ("closed", "open"),
+            ("closed", "in_progress"),
+            ("resolved", "open"),
+            ("open", "open"),
+            ("open", "completed"),
+        ] {
+            assert!(!t.can_move(from, to), "{from} → {to}");
+        }
+        // Every status named in a move is one of the kind's own.
+        for kind in ItemKind::ALL {
+            for from in kind.statuses() {
+                for to in kind.statuses() {
+                    if kind.can_move(from, to) {
+                        assert!(kind.is_status(from) && kind.is_status(to));
+                    }
+                }
+            }
+        }
+        assert!(t.is_done("resolved") && !t.is_done("waiting_on_client"));
+    }
+}

@@ -1,0 +1,198 @@
+//! Requests and tickets over HTTP: filing, validation that names the field, lists with
+//! filters and pages, changes by role, status moves along each kind's lines, comments
+//! (internal ones hidden from viewers), the activity log and the audit log, other tenants
+//! seeing nothing, and the same through the `workspace.*` tools.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::TestServer;
+use crate::server_tests;
+
+fn field(body: &Value) -> Option<&str> {
+    body["error"]["details"]["field"].as_str()
+}
+
+server_tests! {
+    async fn a_ticket_is_filed_worked_on_and_resolved(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let viewer = server.member(&owner, "vi@acme.test", "viewer").await;
+
+        // Bad input names the field and files nothing.
+        for (body, expected) in [
+            (json!({"title": "  ", "description": "x"}), "title"),
+            (json!({"title": "Printer", "priority": "urgent"}), "priority"),
+            (json!({"title": "x".repeat(201)}), "title"),
+        ] {
+            let (status, answer) = server.send(&member, Method::POST, "/api/v1/tickets", Some(body)).await;
+            assert_eq!((status, field(&answer)), (400, Some(expected)), "{answer}");
+        }
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/tickets", Some(json!({"title": "x", "colour": "red"}))).await;
+        assert_eq!(status, 400, "unknown fields are refused: {answer}");
+        let (status, _) = server.send(&viewer, Method::POST, "/api/v1/tickets", Some(json!({"title": "Viewer's"}))).await;
+        assert_eq!(status, 403, "viewers only read");
+        let (_, empty) = server.send(&member, Method::GET, "/api/v1/tickets", None).await;
+        assert_eq!(empty["total"], 0, "nothing was filed: {empty}");
+
+        let (status, t) = server.send(&member, Method::POST, "/api/v1/tickets",
+            Some(json!({"title": "Printer on fire", "description": "Smoke from tray 2", "priority": "high"}))).await;
+        assert_eq!(status, 201, "{t}");
+        assert_eq!((t["reference"].as_str(), t["status"].as_str(), t["priority"].as_str()), (Some("T-1"), Some("open"), Some("high")));
+        let id = t["id"].as_str().unwrap().to_owned();
+        let (_, second) = server.send(&member, Method::POST, "/api/v1/tickets", Some(json!({"title": "VPN slow"}))).await;
+        assert_eq!((second["reference"].as_str(), second["priority"].as_str()), (Some("T-2"), Some("medium")));
+
+        // Lists: filters, words, pages; bad filters name the field.
+        let (_, open) = server.send(&viewer, Method::GET, "/api/v1/tickets?status=open", None).await;
+        assert_eq!(open["total"], 2);
+        let (_, found) = server.send(&viewer, Method::GET, "/api/v1/tickets?q=printer", None).await;
+        assert_eq!(found["items"][0]["id"].as_str(), Some(id.as_str()));
+        assert_eq!(found["total"], 1);
+        let (_, page) = server.send(&viewer, Method::GET, "/api/v1/tickets?per_page=1&page=2", None).await;
+        assert_eq!((page["items"].as_array().unwrap().len(), page["total"].as_u64()), (1, Some(2)));
+        assert_eq!(page["items"][0]["id"].as_str(), Some(id.as_str()), "most recently changed first");
+        let (status, answer) = server.send(&viewer, Method::GET, "/api/v1/tickets?status=completed", None).await;
+        assert_eq!((status, field(&answer)), (400, Some("status")), "{answer}");
+        let (status, answer) = server.send(&viewer, Method::GET, "/api/v1/tickets?per_page=500", None).await;
+        assert_eq!((status, field(&answer)), (400, Some("per_page")));
+
+        // Members change fields; only admins move the status, and only along the lines.
+        let path = format!("/api/v1/tickets/{id}");
+        let (status, changed) = server.send(&member, Method::PATCH, &path, Some(json!({"priority": "critical"}))).await;
+        assert_eq!((status, changed["priority"].as_str()), (200, Some("critical")), "{changed}");
+        let (status, _) = server.send(&member, Method::PATCH, &path, Some(json!({"status": "in_progress"}))).await;
+        assert_eq!(status, 403);
+        let (status, _) = server.send(&viewer, Method::PATCH, &path, Some(json!({"title": "Mine now"}))).await;
+        assert_eq!(status, 403);
+        for next in ["in_progress", "waiting_on_client", "resolved"] {
+            let (status, moved) = server.send(&owner, Method::PATCH, &path, Some(json!({"status": next}))).await;
+            assert_eq!((status, moved["status"].as_str()), (200, Some(next)), "{moved}");
+        }
+        let (_, resolved) = server.send(&viewer, Method::GET, &path, None).await;
+        assert!(resolved["resolved_at"].is_string(), "{resolved}");
+        let (status, answer) = server.send(&owner, Method::PATCH, &path, Some(json!({"status": "open"}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("status")), "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("resolved to open"), "{answer}");
+
+        // Comments: internal ones are for staff.
+        let comments = format!("{path}/comments");
+        let (status, _) = server.send(&member, Method::POST, &comments, Some(json!({"body": "Replaced the fuser", "internal": true}))).await;
+        assert_eq!(status, 201);
+        let (status, _) = server.send(&member, Method::POST, &comments, Some(json!({"body": "Fixed, please check"}))).await;
+        assert_eq!(status, 201);
+        let (status, answer) = server.send(&member, Method::POST, &comments, Some(json!({"body": ""}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("body")));
+        let (_, seen_by_viewer) = server.send(&viewer, Method::GET, &path, None).await;
+        let bodies: Vec<&str> = seen_by_viewer["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies, ["Fixed, please check"]);
+        let (_, seen_by_member) = server.send(&member, Method::GET, &path, None).await;
+        assert_eq!(seen_by_member["comments"].as_array().unwrap().len(), 2);
+        assert_eq!(seen_by_member["comments"][1]["author"], "me@acme.test");
+
+        // Every change is in the activity log (who, what, from → to) and the audit log.
+        let activity = seen_by_member["activity"].as_array().unwrap();
+        let lines: Vec<String> = activity.iter().map(|a| format!("{} {} {} {}",
+            a["action"].as_str().unwrap(), a["field"].as_str().unwrap_or("-"),
+            a["from"].as_str().unwrap_or("-"), a["to"].as_str().unwrap_or("-"))).collect();
+        assert_eq!(lines, [
+            "created - - -",
+            "changed priority high critical",
+            "changed status open in_progress",
+            "changed status in_progress waiting_on_client",
+            "changed status waiting_on_client resolved",
+            "commented - - internal",
+            "commented - - public",
+        ]);
+        let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=workspace.ticket", None).await;
+        let kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "workspace.ticket.created").count(), 2, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| **k == "workspace.ticket.changed").count(), 4, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| **k == "workspace.ticket.commented").count(), 2, "{kinds:?}");
+
+        // Deleting is for admins; afterwards it is gone.
+        let (status, _) = server.send(&member, Method::DELETE, &path, None).await;
+        assert_eq!(status, 403);
+        let (status, _) = server.send(&owner, Method::DELETE, &path, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = server.send(&owner, Method::GET, &path, None).await;
+        assert_eq!(status, 404);
+        let (_, dashboard) = server.send(&viewer, Method::GET, "/api/v1/workspace/dashboard", None).await;
+        assert_eq!(dashboard["tickets"]["open"], 1, "{dashboard}");
+        assert_eq!(dashboard["requests"]["submitted"], 0, "{dashboard}");
+    }
+
+    async fn requests_have_their_own_lines_and_other_tenants_see_nothing(server: TestServer) {
+        let operator = server.setup().await;
+        let acme = server.org_with_owner(&operator, "acme").await;
+        let globex = server.org_with_owner(&operator, "globex").await;
+        let (status, r) = server.send(&acme, Method::POST, "/api/v1/requests",
+            Some(json!({"title": "New laptop for Sam", "category": "hardware"}))).await;
+        assert_eq!(status, 201, "{r}");
+        assert_eq!((r["reference"].as_str(), r["status"].as_str(), r["category"].as_str()), (Some("R-1"), Some("submitted"), Some("hardware")));
+        let path = format!("/api/v1/requests/{}", r["id"].as_str().unwrap());
+        let (status, answer) = server.send(&acme, Method::PATCH, &path, Some(json!({"status": "completed"}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("status")), "submitted cannot jump to completed");
+        for next in ["under_review", "in_progress", "completed"] {
+            let (status, moved) = server.send(&acme, Method::PATCH, &path, Some(json!({"status": next}))).await;
+            assert_eq!((status, moved["status"].as_str()), (200, Some(next)), "{moved}");
+        }
+
+        // Another organisation, the other kind's path, a malformed id: 404, nothing changes.
+        let as_ticket = path.replace("/requests/", "/tickets/");
+        for (caller, method, p, body) in [
+            (&globex, Method::GET, path.clone(), None),
+            (&globex, Method::PATCH, path.clone(), Some(json!({"title": "Hijacked"}))),
+            (&globex, Method::POST, format!("{path}/comments"), Some(json!({"body": "hi"}))),
+            (&globex, Method::DELETE, path.clone(), None),
+            (&acme, Method::GET, as_ticket.clone(), None),
+            (&acme, Method::PATCH, as_ticket, Some(json!({"title": "Wrong kind"}))),
+            (&acme, Method::GET, "/api/v1/requests/not-an-id".to_owned(), None),
+        ] {
+            let (status, answer) = server.send(caller, method.clone(), &p, body).await;
+            assert_eq!(status, 404, "{method} {p}: {answer}");
+        }
+        let (_, theirs) = server.send(&globex, Method::GET, "/api/v1/requests", None).await;
+        assert_eq!(theirs["total"], 0);
+        let (_, still) = server.send(&acme, Method::GET, &path, None).await;
+        assert_eq!(still["title"], "New laptop for Sam");
+        assert!(still["comments"].as_array().unwrap().is_empty());
+    }
+
+    async fn the_workspace_tools_use_the_same_rules(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let invoke = |caller, tool: &str, arguments: Value| {
+            let server = &server;
+            let path = format!("/api/v1/tools/{tool}/invoke");
+            async move { server.send(caller, Method::POST, &path, Some(json!({"arguments": arguments}))).await }
+        };
+        let (status, made) = invoke(&member, "workspace.create_ticket", json!({"title": "Mail bounces", "priority": "high"})).await;
+        assert_eq!(status, 200, "{made}");
+        assert_eq!(made["result"]["reference"], "T-1");
+        let id = made["result"]["id"].as_str().unwrap().to_owned();
+        let (status, listed) = invoke(&member, "workspace.list_tickets", json!({"status": "open"})).await;
+        assert_eq!((status, listed["result"]["total"].as_u64()), (200, Some(1)), "{listed}");
+        let (status, answer) = invoke(&member, "workspace.list_tickets", json!({"status": "done"})).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_arguments")), "{answer}");
+        let (status, answer) = invoke(&member, "workspace.set_ticket_status", json!({"id": id, "status": "resolved"})).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("tool_denied")), "status changes are for admins: {answer}");
+        let (status, moved) = invoke(&owner, "workspace.set_ticket_status", json!({"id": id, "status": "resolved"})).await;
+        assert_eq!((status, moved["result"]["status"].as_str()), (200, Some("resolved")), "{moved}");
+        let (status, _) = invoke(&member, "workspace.comment_ticket", json!({"id": id, "body": "Seen it"})).await;
+        assert_eq!(status, 200);
+        let (status, made) = invoke(&member, "workspace.create_request", json!({"title": "Access to the CRM"})).await;
+        assert_eq!((status, made["result"]["reference"].as_str()), (200, Some("R-1")), "{made}");
+        // Deleting is T4: it waits for a second person.
+        let (status, pending) = invoke(&owner, "workspace.delete_ticket", json!({"id": id})).await;
+        assert_eq!((status, pending["status"].as_str()), (202, Some("pending")), "{pending}");
+        let (status, counts) = invoke(&member, "workspace.dashboard", json!({})).await;
+        assert_eq!(status, 200);
+        assert_eq!((counts["result"]["tickets"]["resolved"].as_u64(), counts["result"]["requests"]["submitted"].as_u64()), (Some(1), Some(1)), "{counts}");
+        let (_, detail) = server.send(&owner, Method::GET, &format!("/api/v1/tickets/{id}"), None).await;
+        assert_eq!(detail["comments"][0]["body"], "Seen it");
+        assert_eq!(detail["activity"].as_array().unwrap().len(), 3, "{detail}");
+    }
+}
