@@ -104,6 +104,8 @@ pub struct CommentView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ActivityView {
     pub actor: Value,
+    /// Who, as people read it: a member's name, `API key`, `Assistant`, `Switchboard`.
+    pub actor_name: String,
     pub action: String,
     pub field: Option<String>,
     pub from: Option<String>,
@@ -155,9 +157,24 @@ fn comment_view(c: &CommentRecord) -> CommentView {
     }
 }
 
-fn activity_view(a: &ActivityRecord) -> ActivityView {
+fn activity_view(
+    a: &ActivityRecord,
+    names: &std::collections::HashMap<String, String>,
+) -> ActivityView {
+    let actor_name = match a.actor_kind.as_str() {
+        "user" => a
+            .actor_id
+            .as_ref()
+            .and_then(|id| names.get(id))
+            .cloned()
+            .unwrap_or_else(|| "A former member".to_owned()),
+        "api_key" => "API key".to_owned(),
+        "agent" => "Assistant".to_owned(),
+        _ => "Switchboard".to_owned(),
+    };
     ActivityView {
         actor: json!({"kind": a.actor_kind, "id": a.actor_id}),
+        actor_name,
         action: a.action.clone(),
         field: a.field.clone(),
         from: a.from_value.clone(),
@@ -248,6 +265,7 @@ impl App {
             json!({"title": record.title}),
         )
         .await?;
+        self.start_triage(&record, principal.user_id());
         Ok(view(&record))
     }
 
@@ -321,6 +339,13 @@ impl App {
             .items
             .activity(record.org_id, record.id.as_uuid())
             .await?;
+        let names: std::collections::HashMap<String, String> = self
+            .identity
+            .list_members(principal)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id.to_string(), m.name))
+            .collect();
         Ok(ItemDetail {
             item: view(&record),
             comments: comments
@@ -328,7 +353,7 @@ impl App {
                 .filter(|c| staff || !c.internal)
                 .map(comment_view)
                 .collect(),
-            activity: activity.iter().map(activity_view).collect(),
+            activity: activity.iter().map(|a| activity_view(a, &names)).collect(),
         })
     }
 
@@ -470,42 +495,50 @@ impl App {
             ));
         }
         let item = self.own_item(org, kind, id).await?;
-        self.add_comment(principal, &item, body, input.internal, None)
+        let author = match &principal.user {
+            Some(u) => u.name.clone(),
+            None => "API key".to_owned(),
+        };
+        self.add_comment(principal.actor(), author, &item, body, input.internal)
             .await
     }
 
-    /// Stores a comment by `principal` (or, with `author`, by that name — the triage).
+    /// Stores a comment by `actor`, shown as `author`, with its activity and audit event.
     pub(crate) async fn add_comment(
         &self,
-        principal: &Principal,
+        actor: crate::audit::Actor,
+        author: String,
         item: &ItemRecord,
         body: &str,
         internal: bool,
-        author: Option<&str>,
     ) -> Result<CommentView, WorkspaceError> {
         let now = self.clock.now();
-        let (actor_kind, actor_id) = principal.actor().parts();
-        let name = match (author, &principal.user) {
-            (Some(a), _) => a.to_owned(),
-            (None, Some(u)) => u.name.clone(),
-            (None, None) => "API".to_owned(),
-        };
+        let (actor_kind, actor_id) = actor.parts();
         let comment = CommentRecord {
             id: CommentId::generate(self.clock.as_ref()),
             org_id: item.org_id,
             item_id: item.id,
             actor_kind: actor_kind.to_owned(),
-            actor_id,
-            author: name,
+            actor_id: actor_id.clone(),
+            author,
             body: body.to_owned(),
             internal,
             created_at: now,
         };
-        let mut entry = self.activity(principal, item, "commented", now);
+        let mut entry = self.activity_by(actor_kind, actor_id, item, "commented", now);
         entry.to_value = Some(if internal { "internal" } else { "public" }.to_owned());
         self.store.items.add_comment(&comment, &[entry]).await?;
-        self.item_audit(principal, item, "commented", json!({"internal": internal}))
-            .await?;
+        self.audit
+            .record(NewEvent {
+                org: item.org_id,
+                actor,
+                kind: format!("workspace.{}.commented", item.kind),
+                target: Some(item.id.to_string()),
+                decision: Some("ok".to_owned()),
+                details: json!({"internal": internal}),
+            })
+            .await
+            .map_err(|e| WorkspaceError::Internal(e.to_string()))?;
         Ok(comment_view(&comment))
     }
 
@@ -571,6 +604,17 @@ impl App {
         at: Timestamp,
     ) -> ActivityRecord {
         let (actor_kind, actor_id) = principal.actor().parts();
+        self.activity_by(actor_kind, actor_id, item, action, at)
+    }
+
+    fn activity_by(
+        &self,
+        actor_kind: &str,
+        actor_id: Option<String>,
+        item: &ItemRecord,
+        action: &str,
+        at: Timestamp,
+    ) -> ActivityRecord {
         ActivityRecord {
             id: ActivityId::generate(self.clock.as_ref()),
             org_id: item.org_id,

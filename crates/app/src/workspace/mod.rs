@@ -3,6 +3,7 @@
 //! `workspace.*` tools (`crate::tools::workspace`) — the same services, the same rules.
 
 mod items;
+mod triage;
 
 pub use items::{
     ActivityView, CommentInput, CommentView, ItemDetail, ItemInput, ItemPage, ItemPatch, ItemQuery,

@@ -21,6 +21,7 @@ mod pages;
 mod signin;
 mod sso;
 mod usage;
+mod workspace;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -90,6 +91,14 @@ pub fn router() -> Router<AppState> {
         .route("/agents/{slug}", get(agents::edit).post(agents::save))
         .route("/agents/{slug}/delete", post(agents::delete))
         .route("/agents/{slug}/skills", post(agents::import_skills))
+        .nest(
+            "/tickets",
+            workspace::routes(switchboard_domain::ItemKind::Ticket),
+        )
+        .nest(
+            "/requests",
+            workspace::routes(switchboard_domain::ItemKind::Request),
+        )
         .route("/approvals", get(approvals::page))
         .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/operator/usage", get(usage::platform_page))
@@ -101,6 +110,8 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/", "Overview", console::Sees::Everyone),
     ("/chat", "Assistant", console::Sees::Members),
     ("/agents", "Agents", console::Sees::Members),
+    ("/tickets", "Tickets", console::Sees::Members),
+    ("/requests", "Requests", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),

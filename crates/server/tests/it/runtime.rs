@@ -615,3 +615,93 @@ crate::server_tests! {
         assert_eq!((status, err["error"]["code"].as_str()), (403, Some("forbidden")));
     }
 }
+
+/// Polls `path` until `done(body)` holds (at most 10 s).
+async fn eventually(rt: &Rt, caller: &Caller, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, body) = rt.server.send(caller, Method::GET, path, None).await;
+        if done(&body) || std::time::Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+runtime_tests! {
+    async fn a_new_ticket_gets_a_triage_comment_without_waiting_for_it(rt: Rt) {
+        rt.fake.script(Script { text: "Suggested priority: high (a whole floor cannot print). Similar: none. First step: check the fuser.".into(),
+            delay_ms: 400, ..Script::default() });
+        let (status, t) = rt.server.send(&rt.admin, Method::POST, "/api/v1/tickets",
+            Some(json!({"title": "Printer on fire", "description": "Smoke from tray 2"}))).await;
+        assert_eq!(status, 201, "{t}");
+        let path = format!("/api/v1/tickets/{}", t["id"].as_str().unwrap());
+        let (_, now) = rt.server.send(&rt.admin, Method::GET, &path, None).await;
+        assert!(now["comments"].as_array().unwrap().is_empty(), "filing did not wait for the model: {now}");
+        let later = eventually(&rt, &rt.admin, &path, |b| !b["comments"].as_array().unwrap().is_empty()).await;
+        let comment = &later["comments"][0];
+        assert_eq!(comment["author"], "Assistant (triage)", "{later}");
+        assert_eq!(comment["internal"], true);
+        assert!(comment["body"].as_str().unwrap().starts_with("Suggested priority: high"));
+        assert_eq!(later["status"], "open", "triage decides nothing");
+        assert_eq!(later["priority"], "medium");
+        let who: Vec<&str> = later["activity"].as_array().unwrap().iter().map(|a| a["actor_name"].as_str().unwrap()).collect();
+        assert_eq!(who, ["admin@acme.test", "Assistant"], "who filed it, and the triage comment");
+        let asked = rt.fake.requests().pop().unwrap();
+        let sent = asked.body.to_string();
+        assert!(sent.contains("You triage") && sent.contains("Printer on fire"), "{sent}");
+        assert!(asked.body.get("tools").is_none_or(|t| t.as_array().is_none_or(Vec::is_empty)), "triage has no tools");
+        // The model call is accounted like any other (written by the accounting worker).
+        let by_triage = |e: &Value| e.as_array().unwrap().iter().any(|e| e["actor_kind"] == "agent" && e["actor_id"] == "triage");
+        let audit = eventually(&rt, &rt.owner, "/api/v1/audit?kind=ai.call", by_triage).await;
+        assert!(by_triage(&audit), "{audit}");
+    }
+
+    async fn a_failing_provider_leaves_the_new_request_alone(rt: Rt) {
+        rt.fake.script(Script { error: Some(switchboard_fake_llm::ScriptedError { status: 500, retry_after: None, message: "down".into() }), ..Script::default() });
+        let seen = rt.fake.requests().len();
+        let (status, r) = rt.server.send(&rt.admin, Method::POST, "/api/v1/requests",
+            Some(json!({"title": "Access to the CRM"}))).await;
+        assert_eq!(status, 201, "{r}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while rt.fake.requests().len() == seen && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(rt.fake.requests().len(), seen + 1, "triage asked the model");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (status, detail) = rt.server.send(&rt.admin, Method::GET, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap()), None).await;
+        assert_eq!(status, 200);
+        assert!(detail["comments"].as_array().unwrap().is_empty(), "{detail}");
+        assert_eq!(detail["status"], "submitted");
+    }
+
+    async fn the_assistant_lists_tickets_and_files_a_request(rt: Rt) {
+        let (status, _) = rt.server.send(&rt.admin, Method::POST, "/api/v1/tickets", Some(json!({"title": "VPN drops every hour"}))).await;
+        assert_eq!(status, 201);
+        // The triage of that ticket answers first (and of the request later: same text).
+        rt.fake.script(Script::text("Triage note."));
+        let c = rt.conversation(&rt.admin, "workspace").await;
+        rt.fake.script(call("workspace__list_tickets", json!({"status": "open"})));
+        rt.fake.script(call("workspace__create_request", json!({"title": "Replace the VPN router", "priority": "high"})));
+        for _ in 0..2 {
+            rt.fake.script(Script::text("There is one open ticket (T-1, VPN drops every hour); I filed R-1 to replace the router."));
+        }
+        // Wait for the ticket's triage to take its script first.
+        eventually(&rt, &rt.admin, "/api/v1/tickets", |b| b["total"] == 1).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while rt.fake.requests().is_empty() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let (_, events) = rt.say(&rt.admin, &c, "Which tickets are open? And file a request to replace the VPN router.").await;
+        let tools: Vec<&str> = events.iter().filter(|(_, e, _)| e == "tool_call").map(|(_, _, d)| d["tool"].as_str().unwrap()).collect();
+        assert_eq!(tools, ["workspace.list_tickets", "workspace.create_request"], "{events:?}");
+        let results: Vec<&Value> = events.iter().filter(|(_, e, _)| e == "tool_result").map(|(_, _, d)| d).collect();
+        assert_eq!(results[0]["result"]["total"], 1, "{results:?}");
+        assert_eq!(results[1]["result"]["reference"], "R-1", "{results:?}");
+        assert_eq!(events.last().unwrap().2["status"], "completed");
+        let (_, requests) = rt.server.send(&rt.admin, Method::GET, "/api/v1/requests", None).await;
+        assert_eq!(requests["items"][0]["title"], "Replace the VPN router");
+        assert_eq!(requests["items"][0]["priority"], "high");
+        assert_eq!(requests["items"][0]["created_by"]["kind"], "user", "filed as the person who asked");
+    }
+}

@@ -1,0 +1,86 @@
+// Tickets and requests as people use them in the console: a member files a ticket, finds it
+// by a word, comments; an admin moves it along and sees every change in the activity log; a
+// viewer reads it without the internal comment; bad input says what is wrong.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, setupViaApi, signIn, startHub, watchForErrors } from "../lib/hub.mjs";
+
+let hub;
+let browser;
+
+before(async () => {
+  hub = await startHub();
+  await setupViaApi(hub);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+test("a ticket is filed, found, discussed and resolved in the console", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchForErrors(page);
+  await signIn(page, hub);
+  await page.getByRole("link", { name: "Tickets" }).click();
+  await page.waitForURL(hub.base + "/tickets");
+  assert.ok(await page.getByTestId("no-items").isVisible(), "an empty list says so");
+
+  const form = page.getByRole("region", { name: "New ticket" });
+  await form.getByLabel("Title").fill("Printer on the second floor is on fire");
+  await form.getByLabel("Description").fill("Smoke from tray 2 since this morning.");
+  await form.getByLabel("Priority").selectOption("critical");
+  await form.getByRole("button", { name: "File ticket" }).click();
+  await page.waitForURL(/\/tickets\/[0-9a-f-]{36}$/);
+  assert.match(await page.locator(".flash-success").textContent(), /T-1 filed/);
+  assert.equal((await page.getByTestId("item-status").textContent()).trim(), "open");
+
+  await page.getByLabel("Add a comment").fill("Turned off at the wall; fuser ordered.");
+  await page.getByLabel("Internal (staff only)").check();
+  await page.getByRole("button", { name: "Comment" }).click();
+  assert.match(await page.getByTestId("comments").textContent(), /fuser ordered/);
+
+  for (const next of ["in_progress", "resolved"]) {
+    await page.getByLabel("Move to").selectOption(next);
+    await page.getByRole("button", { name: "Change status" }).click();
+    assert.match(await page.locator(".flash-success").textContent(), /T-1 saved/);
+  }
+  assert.equal((await page.getByTestId("item-status").textContent()).trim(), "resolved");
+  const activity = await page.getByTestId("activity").textContent();
+  assert.match(activity, /created/);
+  assert.match(activity, /status: open → in_progress/);
+  assert.match(activity, /status: in_progress → resolved/);
+  assert.match(activity, /commented \(internal\)/);
+  await page.screenshot({ path: "test-results/ticket.png", fullPage: true });
+
+  // Bad input is refused with the reason and files nothing.
+  await page.goto(hub.base + "/tickets");
+  await page.getByRole("region", { name: "New ticket" }).getByLabel("Title").fill("   ");
+  await page.getByRole("button", { name: "File ticket" }).click();
+  assert.match(await page.locator(".flash-error").textContent(), /`title` must be 1–200 characters/);
+
+  // Found by a word; filtered by status.
+  await page.getByLabel("Words").fill("fire");
+  await page.getByRole("button", { name: "Filter" }).click();
+  assert.match(await page.getByTestId("items").textContent(), /T-1/);
+  await page.getByLabel("Status").selectOption("open");
+  await page.getByRole("button", { name: "Filter" }).click();
+  assert.ok(await page.getByTestId("no-items").isVisible(), "it is resolved, not open");
+  await page.screenshot({ path: "test-results/tickets.png", fullPage: true });
+
+  // Requests have their own list and lines.
+  await page.getByRole("link", { name: "Requests" }).click();
+  const request = page.getByRole("region", { name: "New request" });
+  await request.getByLabel("Title").fill("New laptop for Sam");
+  await request.getByLabel("Category").fill("hardware");
+  await page.getByRole("button", { name: "File request" }).click();
+  assert.match(await page.locator(".flash-success").textContent(), /R-1 filed/);
+  assert.equal((await page.getByTestId("item-status").textContent()).trim(), "submitted");
+  const moves = await page.getByLabel("Move to").locator("option").allTextContents();
+  assert.deepEqual(moves, ["under review", "in progress", "cancelled"]);
+  assert.deepEqual(errors, [], "no console errors or CSP violations");
+  await context.close();
+});
