@@ -138,6 +138,14 @@ typed_id!(
     /// One entry of the workspace's activity log.
     ActivityId
 );
+typed_id!(
+    /// A project of an organisation's workspace.
+    ProjectId
+);
+typed_id!(
+    /// A milestone of a project.
+    MilestoneId
+);
 
 #[cfg(test)]
 mod tests {

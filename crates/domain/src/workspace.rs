@@ -121,6 +121,53 @@ impl Priority {
     }
 }
 
+/// A project's life: `planned → active → completed`, with `on_hold` while paused and
+/// `cancelled` from anything unfinished.
+pub mod project {
+    pub const STATUSES: [&str; 5] = ["planned", "active", "on_hold", "completed", "cancelled"];
+
+    pub fn is_status(s: &str) -> bool {
+        STATUSES.contains(&s)
+    }
+
+    pub fn can_move(from: &str, to: &str) -> bool {
+        matches!(
+            (from, to),
+            ("planned", "active" | "cancelled")
+                | ("active", "on_hold" | "completed" | "cancelled")
+                | ("on_hold", "active" | "cancelled")
+        )
+    }
+}
+
+/// A milestone's state: `pending → in_progress → done` (a done milestone may be reopened).
+/// Its progress is 0–100; `done` is 100.
+pub mod milestone {
+    pub const STATUSES: [&str; 3] = ["pending", "in_progress", "done"];
+
+    pub fn is_status(s: &str) -> bool {
+        STATUSES.contains(&s)
+    }
+
+    pub fn can_move(from: &str, to: &str) -> bool {
+        matches!(
+            (from, to),
+            ("pending", "in_progress" | "done")
+                | ("in_progress", "pending" | "done")
+                | ("done", "in_progress")
+        )
+    }
+
+    /// The progress a milestone shows in `status` when `asked` (if any) is given.
+    pub fn progress(status: &str, asked: Option<u8>, current: u8) -> u8 {
+        match status {
+            "done" => 100,
+            "pending" => asked.unwrap_or(0).min(99),
+            _ => asked.unwrap_or(current).min(99),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +208,22 @@ mod tests {
             assert!(!r.can_move(from, to), "{from} → {to}");
         }
         assert!(r.is_done("cancelled") && !r.is_done("in_progress"));
+    }
+
+    #[test]
+    fn projects_and_milestones_move_along_their_lines() {
+        assert!(project::can_move("planned", "active") && project::can_move("on_hold", "active"));
+        assert!(
+            !project::can_move("completed", "active") && !project::can_move("planned", "completed")
+        );
+        assert!(
+            milestone::can_move("pending", "done") && milestone::can_move("done", "in_progress")
+        );
+        assert!(!milestone::can_move("done", "pending"));
+        assert_eq!(milestone::progress("done", Some(10), 0), 100);
+        assert_eq!(milestone::progress("in_progress", Some(150), 0), 99);
+        assert_eq!(milestone::progress("in_progress", None, 40), 40);
+        assert_eq!(milestone::progress("pending", None, 40), 0);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod memberships;
 mod migrations;
 pub mod orgs;
 mod postgres;
+pub mod projects;
 pub mod runs;
 pub mod secrets;
 pub mod sessions;
@@ -52,6 +53,7 @@ pub use gateway::{
 pub use invites::{InviteRecord, InviteRepo};
 pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};
 pub use orgs::{OrgRecord, OrgRepo};
+pub use projects::{MilestoneRecord, ProjectRecord, ProjectRepo};
 pub use runs::{RunEventRecord, RunRecord, RunRepo};
 pub use secrets::{SealedRecord, SecretRepo, WrappedKey};
 pub use sessions::{SessionRecord, SessionRepo};
@@ -168,6 +170,7 @@ pub struct Store {
     pub conversations: Arc<dyn conversations::ConversationRepo>,
     pub runs: Arc<dyn runs::RunRepo>,
     pub items: Arc<dyn workspace::WorkItemRepo>,
+    pub projects: Arc<dyn projects::ProjectRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -157,7 +157,7 @@ fn comment_view(c: &CommentRecord) -> CommentView {
     }
 }
 
-fn activity_view(
+pub(super) fn activity_view(
     a: &ActivityRecord,
     names: &std::collections::HashMap<String, String>,
 ) -> ActivityView {
@@ -339,13 +339,7 @@ impl App {
             .items
             .activity(record.org_id, record.id.as_uuid())
             .await?;
-        let names: std::collections::HashMap<String, String> = self
-            .identity
-            .list_members(principal)
-            .await?
-            .into_iter()
-            .map(|m| (m.user_id.to_string(), m.name))
-            .collect();
+        let names = self.member_names(principal).await?;
         Ok(ItemDetail {
             item: view(&record),
             comments: comments
@@ -579,6 +573,20 @@ impl App {
             out.insert(format!("{}s", kind.as_str()), Value::Object(counts));
         }
         Ok(Value::Object(out))
+    }
+
+    /// Member names by user id, for the activity log.
+    pub(super) async fn member_names(
+        &self,
+        principal: &Principal,
+    ) -> Result<std::collections::HashMap<String, String>, WorkspaceError> {
+        Ok(self
+            .identity
+            .list_members(principal)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id.to_string(), m.name))
+            .collect())
     }
 
     /// The item of this organisation and kind; `NotFound` for anything else (another

@@ -3,7 +3,13 @@
 //! `workspace.*` tools (`crate::tools::workspace`) — the same services, the same rules.
 
 mod items;
+mod projects;
 mod triage;
+
+pub use projects::{
+    MilestoneInput, MilestonePatch, MilestoneView, ProjectDetail, ProjectInput, ProjectPage,
+    ProjectPatch, ProjectQuery, ProjectView,
+};
 
 pub use items::{
     ActivityView, CommentInput, CommentView, ItemDetail, ItemInput, ItemPage, ItemPatch, ItemQuery,

@@ -6,7 +6,6 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::TestServer;
 use crate::server_tests;
 
 fn field(body: &Value) -> Option<&str> {

@@ -120,6 +120,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         webhooks: db.clone(),
         agents: db.clone(),
         items: db.clone(),
+        projects: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -142,6 +143,7 @@ crate::sql::agents::agent_repo!(PgDb);
 crate::sql::conversations::conversation_repo!(PgDb);
 crate::sql::runs::run_repo!(PgDb);
 crate::sql::workspace::work_item_repo!(PgDb);
+crate::sql::projects::project_repo!(PgDb);
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

@@ -16,6 +16,7 @@ pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;
 pub(crate) mod orgs;
+pub(crate) mod projects;
 pub(crate) mod runs;
 pub(crate) mod secrets;
 pub(crate) mod sessions;

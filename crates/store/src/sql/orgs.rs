@@ -253,6 +253,8 @@ macro_rules! org_repo {
                     "DELETE FROM item_comments WHERE org_id = $1",
                     "DELETE FROM work_items WHERE org_id = $1",
                     "DELETE FROM activity WHERE org_id = $1",
+                    "DELETE FROM milestones WHERE org_id = $1",
+                    "DELETE FROM projects WHERE org_id = $1",
                     "DELETE FROM approvals WHERE org_id = $1",
                     "DELETE FROM webhook_deliveries WHERE org_id = $1",
                     "DELETE FROM webhooks WHERE org_id = $1",

@@ -81,6 +81,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         webhooks: db.clone(),
         agents: db.clone(),
         items: db.clone(),
+        projects: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -103,6 +104,7 @@ crate::sql::agents::agent_repo!(SqliteDb);
 crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
 crate::sql::workspace::work_item_repo!(SqliteDb);
+crate::sql::projects::project_repo!(SqliteDb);
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.

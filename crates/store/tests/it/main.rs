@@ -13,6 +13,7 @@ mod identity;
 mod maintenance;
 mod memberships;
 mod orgs;
+mod projects;
 mod runtime;
 mod secrets;
 mod users;

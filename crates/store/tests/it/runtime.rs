@@ -8,7 +8,7 @@ use switchboard_domain::{
 };
 use switchboard_store::approvals::{ApprovalDecision, ApprovalRecord};
 use switchboard_store::{
-    backend_tests, ConversationRecord, MessageRecord, RunEventRecord, RunRecord, Store,
+    backend_tests, ConversationRecord, MessageRecord, RunEventRecord, RunRecord,
 };
 
 use crate::clock;

@@ -1,7 +1,7 @@
 use chrono::Duration;
 use switchboard_domain::{ActivityId, Clock, CommentId, ItemId, ManualClock, OrgId};
 use switchboard_store::{
-    backend_tests, ActivityRecord, CommentRecord, ItemFilter, ItemRecord, Store, StoreError,
+    backend_tests, ActivityRecord, CommentRecord, ItemFilter, ItemRecord, StoreError,
 };
 
 use crate::clock;
@@ -116,7 +116,7 @@ backend_tests! {
             internal: true, created_at: clock.now(),
         };
         store.items.add_comment(&c, &[entry(&clock, &t, "commented")]).await.unwrap();
-        assert_eq!(store.items.comments(org, t.id).await.unwrap(), [c.clone()]);
+        assert_eq!(store.items.comments(org, t.id).await.unwrap(), std::slice::from_ref(&c));
         assert_eq!(store.items.get(org, t.id).await.unwrap().unwrap().updated_at, clock.now());
         let other = add_org(&store, &clock, "globex").await;
         let mut foreign = c.clone();
