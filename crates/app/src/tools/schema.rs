@@ -3,7 +3,7 @@
 //! The registry's schemas are ours, so this covers the subset they use (see
 //! `docs/decisions.md`): `type` (one or a list), `properties`, `required`,
 //! `additionalProperties: false`, `enum`, `minimum`/`maximum`, `minLength`/`maxLength`,
-//! `items`, `maxItems`, and `format: "date-time"` (RFC 3339). Every problem names its path
+//! `items`, `maxItems`, `format: "date-time"` (RFC 3339) and `format: "date"` (`YYYY-MM-DD`). Every problem names its path
 //! (`limit`, `filters.kind`, `ids[2]`), so the model or the API caller can fix the call.
 
 use serde_json::Value;
@@ -139,6 +139,11 @@ fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<String>) 
                     at(path)
                 ));
             }
+            if schema["format"] == "date"
+                && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err()
+            {
+                problems.push(format!("{} must be a date such as 2026-01-31", at(path)));
+            }
         }
         Value::Number(n) => {
             let Some(x) = n.as_f64() else { return };
@@ -215,5 +220,19 @@ mod tests {
             validate(&schema(), &json!({"kind": "toolong"})),
             vec!["`kind` must have at most 5 characters"]
         );
+    }
+
+    #[test]
+    fn dates_are_calendar_days() {
+        let schema =
+            json!({"type": "object", "properties": {"due": {"type": "string", "format": "date"}}});
+        assert!(validate(&schema, &json!({"due": "2026-02-28"})).is_empty());
+        for bad in ["2026-02-30", "28.02.2026", "2026-02-28T00:00:00Z"] {
+            assert_eq!(
+                validate(&schema, &json!({"due": bad})),
+                vec!["`due` must be a date such as 2026-01-31"],
+                "{bad}"
+            );
+        }
     }
 }

@@ -10,7 +10,10 @@ use switchboard_domain::{ItemKind, Role, Tier};
 
 use super::{ToolDef, ToolFailure, ToolResult};
 use crate::identity::Principal;
-use crate::workspace::{CommentInput, ItemInput, ItemPatch, ItemQuery, WorkspaceError};
+use crate::workspace::{
+    CommentInput, ItemInput, ItemPatch, ItemQuery, MilestoneInput, MilestonePatch, ProjectInput,
+    ProjectPatch, ProjectQuery, WorkspaceError,
+};
 use crate::App;
 
 type Running<'a> = Pin<Box<dyn Future<Output = ToolResult> + Send + 'a>>;
@@ -176,6 +179,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             },
         });
     }
+    tools.extend(project_tools());
     tools.push(ToolDef {
         name: "workspace.dashboard",
         description: "How many requests and tickets this organisation has in each status.",
@@ -273,4 +277,205 @@ fn delete<'a, const TICKET: bool>(app: &'a App, p: &'a Principal, args: Value) -
 
 fn dashboard<'a>(app: &'a App, p: &'a Principal, _args: Value) -> Running<'a> {
     Box::pin(async move { Ok(app.item_counts(p).await?) })
+}
+
+fn project_tools() -> Vec<ToolDef> {
+    let project_id = json!({"type": "string", "maxLength": 40, "description": "The project's `id` (from a list)"});
+    let date = json!({"type": "string", "format": "date", "description": "YYYY-MM-DD"});
+    vec![
+        ToolDef {
+            name: "workspace.list_projects",
+            description: "List this organisation's projects, most recently changed first: name, \
+                          status and dates. Filter by status and words.",
+            input_schema: json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "status": {"type": "string", "enum": switchboard_domain::workspace::project::STATUSES},
+                    "q": {"type": "string", "maxLength": 200}
+                }
+            }),
+            min_role: Role::Viewer,
+            tier: Tier::T1,
+            run: list_projects,
+        },
+        ToolDef {
+            name: "workspace.get_project",
+            description:
+                "One project with its milestones in order, their progress, and its activity.",
+            input_schema: json!({"type": "object", "additionalProperties": false, "required": ["id"],
+                                 "properties": {"id": project_id}}),
+            min_role: Role::Viewer,
+            tier: Tier::T1,
+            run: get_project,
+        },
+        ToolDef {
+            name: "workspace.create_project",
+            description: "Start a project: a name, a description, start and due dates.",
+            input_schema: json!({
+                "type": "object", "additionalProperties": false, "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "description": {"type": "string", "maxLength": 20000},
+                    "start_date": date, "due_date": date
+                }
+            }),
+            min_role: Role::Member,
+            tier: Tier::T2,
+            run: create_project,
+        },
+        ToolDef {
+            name: "workspace.add_milestone",
+            description: "Add a milestone at the end of a project's list.",
+            input_schema: json!({
+                "type": "object", "additionalProperties": false, "required": ["project_id", "title"],
+                "properties": {
+                    "project_id": project_id,
+                    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "due_date": date
+                }
+            }),
+            min_role: Role::Member,
+            tier: Tier::T2,
+            run: add_milestone,
+        },
+        ToolDef {
+            name: "workspace.update_milestone",
+            description: "Change a milestone: status (pending, in_progress, done), progress \
+                          (0–100; 100 finishes it), title, due date.",
+            input_schema: json!({
+                "type": "object", "additionalProperties": false, "required": ["project_id", "milestone_id"],
+                "properties": {
+                    "project_id": project_id,
+                    "milestone_id": {"type": "string", "maxLength": 40},
+                    "status": {"type": "string", "enum": switchboard_domain::workspace::milestone::STATUSES},
+                    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "due_date": date
+                }
+            }),
+            min_role: Role::Member,
+            tier: Tier::T2,
+            run: update_milestone,
+        },
+        ToolDef {
+            name: "workspace.set_project_status",
+            description:
+                "Move a project to another status (planned, active, on_hold, completed, cancelled).",
+            input_schema: json!({
+                "type": "object", "additionalProperties": false, "required": ["id", "status"],
+                "properties": {"id": project_id,
+                    "status": {"type": "string", "enum": switchboard_domain::workspace::project::STATUSES}}
+            }),
+            min_role: Role::Admin,
+            tier: Tier::T2,
+            run: set_project_status,
+        },
+        ToolDef {
+            name: "workspace.delete_project",
+            description: "Delete a project and its milestones.",
+            input_schema: json!({"type": "object", "additionalProperties": false, "required": ["id"],
+                                 "properties": {"id": project_id}}),
+            min_role: Role::Admin,
+            tier: Tier::T4,
+            run: delete_project,
+        },
+    ]
+}
+
+fn list_projects<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let query = ProjectQuery {
+            status: text(&args, "status"),
+            q: text(&args, "q"),
+            page: None,
+            per_page: Some(50),
+        };
+        let page = app.list_projects(p, &query).await?;
+        let projects: Vec<Value> = page
+            .projects
+            .iter()
+            .map(|x| {
+                json!({"id": x.id, "name": x.name, "status": x.status,
+                            "start_date": x.start_date, "due_date": x.due_date})
+            })
+            .collect();
+        Ok(json!({"total": page.total, "projects": projects}))
+    })
+}
+
+fn get_project<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let detail = app
+            .project(p, &text(&args, "id").unwrap_or_default())
+            .await?;
+        serde_json::to_value(detail).map_err(|e| ToolFailure(e.to_string()))
+    })
+}
+
+fn create_project<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let input = ProjectInput {
+            name: text(&args, "name").unwrap_or_default(),
+            description: text(&args, "description").unwrap_or_default(),
+            start_date: text(&args, "start_date"),
+            due_date: text(&args, "due_date"),
+        };
+        let project = app.create_project(p, input).await?;
+        Ok(json!({"id": project.id, "status": project.status}))
+    })
+}
+
+fn add_milestone<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let input = MilestoneInput {
+            title: text(&args, "title").unwrap_or_default(),
+            due_date: text(&args, "due_date"),
+        };
+        let m = app
+            .add_milestone(p, &text(&args, "project_id").unwrap_or_default(), input)
+            .await?;
+        Ok(json!({"milestone_id": m.id, "position": m.position}))
+    })
+}
+
+fn update_milestone<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let patch = MilestonePatch {
+            title: text(&args, "title"),
+            status: text(&args, "status"),
+            progress: args["progress"].as_u64().and_then(|n| u8::try_from(n).ok()),
+            due_date: text(&args, "due_date"),
+            position: None,
+        };
+        let m = app
+            .update_milestone(
+                p,
+                &text(&args, "project_id").unwrap_or_default(),
+                &text(&args, "milestone_id").unwrap_or_default(),
+                patch,
+            )
+            .await?;
+        serde_json::to_value(m).map_err(|e| ToolFailure(e.to_string()))
+    })
+}
+
+fn set_project_status<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let patch = ProjectPatch {
+            status: text(&args, "status"),
+            ..ProjectPatch::default()
+        };
+        let project = app
+            .update_project(p, &text(&args, "id").unwrap_or_default(), patch)
+            .await?;
+        Ok(json!({"id": project.id, "status": project.status}))
+    })
+}
+
+fn delete_project<'a>(app: &'a App, p: &'a Principal, args: Value) -> Running<'a> {
+    Box::pin(async move {
+        let id = text(&args, "id").unwrap_or_default();
+        app.delete_project(p, &id).await?;
+        Ok(json!({"deleted": id}))
+    })
 }

@@ -13,6 +13,7 @@ pub mod health;
 mod json;
 pub mod members;
 pub mod orgs;
+pub mod projects;
 pub mod setup;
 pub mod tools;
 pub mod webhooks;
@@ -47,7 +48,7 @@ use crate::state::AppState;
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
         (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
         (name = "assistant", description = "Agents, conversations and runs of the assistant"),
-        (name = "workspace", description = "Requests, tickets, their comments and activity")
+        (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity")
     )
 )]
 struct ApiDoc;
@@ -134,6 +135,13 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(workspace::requests::comment))
         .routes(routes!(workspace::dashboard))
+        .routes(routes!(projects::create, projects::list))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(projects::add_milestone))
+        .routes(routes!(
+            projects::update_milestone,
+            projects::delete_milestone
+        ))
         .split_for_parts();
     (router, spec)
 }

@@ -104,6 +104,14 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ) => Tenant(1),
         ("patch", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(1),
         ("delete", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(2),
+        ("get", "/api/v1/projects" | "/api/v1/projects/{id}") => Tenant(0),
+        ("post", "/api/v1/projects" | "/api/v1/projects/{id}/milestones") => Tenant(1),
+        ("patch", "/api/v1/projects/{id}" | "/api/v1/projects/{id}/milestones/{milestone_id}") => {
+            Tenant(1)
+        }
+        ("delete", "/api/v1/projects/{id}" | "/api/v1/projects/{id}/milestones/{milestone_id}") => {
+            Tenant(2)
+        }
         _ => return None,
     })
 }
@@ -333,6 +341,25 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{request}");
+    let (status, project) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/projects",
+            Some(json!({"name": "Matrix project"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{project}");
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let (status, milestone) = server
+        .send(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/projects/{project_id}/milestones"),
+            Some(json!({"title": "Matrix milestone"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{milestone}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -358,6 +385,11 @@ async fn fixture(server: &TestServer) -> Fixture {
         ("{agent}", "matrix-agent".to_owned()),
         ("ticket", ticket["id"].as_str().unwrap().to_owned()),
         ("request", request["id"].as_str().unwrap().to_owned()),
+        ("project", project_id),
+        (
+            "{milestone_id}",
+            milestone["id"].as_str().unwrap().to_owned(),
+        ),
     ]);
 
     let who = |name, caller, acme_role, other_role, session, operator, suspended| Who {
@@ -463,6 +495,10 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/tickets/{id}/comments" | "/api/v1/requests/{id}/comments") => {
             json!({"body": "Matrix comment"})
         }
+        ("post", "/api/v1/projects") => json!({"name": "Matrix"}),
+        ("patch", "/api/v1/projects/{id}") => json!({"name": "Renamed"}),
+        ("post", "/api/v1/projects/{id}/milestones") => json!({"title": "Matrix"}),
+        ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
         _ => return None,
     })
 }
@@ -486,6 +522,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/runs/") => "run",
                 ("{id}", _, _) if path.contains("/tickets/") => "ticket",
                 ("{id}", _, _) if path.contains("/requests/") => "request",
+                ("{id}", _, _) if path.contains("/projects/") => "project",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

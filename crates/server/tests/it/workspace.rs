@@ -193,5 +193,102 @@ server_tests! {
         let (_, detail) = server.send(&owner, Method::GET, &format!("/api/v1/tickets/{id}"), None).await;
         assert_eq!(detail["comments"][0]["body"], "Seen it");
         assert_eq!(detail["activity"].as_array().unwrap().len(), 3, "{detail}");
+
+        // Projects and milestones through the tools.
+        let (status, made) = invoke(&member, "workspace.create_project", json!({"name": "Office move", "due_date": "2027-01-31"})).await;
+        assert_eq!(status, 200, "{made}");
+        let project = made["result"]["id"].as_str().unwrap().to_owned();
+        let (status, answer) = invoke(&member, "workspace.create_project", json!({"name": "Bad", "due_date": "31.01.2027"})).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_arguments")), "{answer}");
+        let (status, m) = invoke(&member, "workspace.add_milestone", json!({"project_id": project, "title": "Pack"})).await;
+        assert_eq!((status, m["result"]["position"].as_i64()), (200, Some(1)), "{m}");
+        let milestone = m["result"]["milestone_id"].as_str().unwrap().to_owned();
+        let (status, m) = invoke(&member, "workspace.update_milestone", json!({"project_id": project, "milestone_id": milestone, "progress": 100})).await;
+        assert_eq!((status, m["result"]["status"].as_str()), (200, Some("done")), "{m}");
+        let (status, moved) = invoke(&owner, "workspace.set_project_status", json!({"id": project, "status": "active"})).await;
+        assert_eq!((status, moved["result"]["status"].as_str()), (200, Some("active")), "{moved}");
+        let (status, got) = invoke(&member, "workspace.get_project", json!({"id": project})).await;
+        assert_eq!((status, got["result"]["progress"].as_i64()), (200, Some(100)), "{got}");
+        let (status, listed) = invoke(&member, "workspace.list_projects", json!({"status": "active"})).await;
+        assert_eq!((status, listed["result"]["total"].as_u64()), (200, Some(1)), "{listed}");
+        let (status, pending) = invoke(&owner, "workspace.delete_project", json!({"id": project})).await;
+        assert_eq!((status, pending["status"].as_str()), (202, Some("pending")), "{pending}");
+    }
+    async fn projects_have_milestones_in_order_with_progress(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let globex = server.org_with_owner(&operator, "globex").await;
+        for (body, expected) in [
+            (json!({"name": ""}), "name"),
+            (json!({"name": "Move", "start_date": "2026-13-01"}), "start_date"),
+            (json!({"name": "Move", "start_date": "2026-12-10", "due_date": "2026-12-01"}), "due_date"),
+        ] {
+            let (status, answer) = server.send(&member, Method::POST, "/api/v1/projects", Some(body)).await;
+            assert_eq!((status, field(&answer)), (400, Some(expected)), "{answer}");
+        }
+        let (status, p) = server.send(&member, Method::POST, "/api/v1/projects",
+            Some(json!({"name": "Office move", "start_date": "2026-12-01", "due_date": "2027-01-31"}))).await;
+        assert_eq!((status, p["status"].as_str()), (201, Some("planned")), "{p}");
+        let path = format!("/api/v1/projects/{}", p["id"].as_str().unwrap());
+        let mut ids = Vec::new();
+        for title in ["Pack", "Move", "Unpack"] {
+            let (status, m) = server.send(&member, Method::POST, &format!("{path}/milestones"), Some(json!({"title": title}))).await;
+            assert_eq!(status, 201, "{m}");
+            ids.push(m["id"].as_str().unwrap().to_owned());
+        }
+        let milestone = |i: usize| format!("{path}/milestones/{}", ids[i]);
+        let (status, m) = server.send(&member, Method::PATCH, &milestone(0), Some(json!({"progress": 100}))).await;
+        assert_eq!((status, m["status"].as_str(), m["progress"].as_i64()), (200, Some("done"), Some(100)), "{m}");
+        let (status, m) = server.send(&member, Method::PATCH, &milestone(1), Some(json!({"progress": 50}))).await;
+        assert_eq!((status, m["status"].as_str()), (200, Some("in_progress")), "{m}");
+        let (status, answer) = server.send(&member, Method::PATCH, &milestone(1), Some(json!({"progress": 101}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("progress")));
+        let (status, answer) = server.send(&member, Method::PATCH, &milestone(0), Some(json!({"status": "pending"}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("status")), "done cannot go back to pending: {answer}");
+        let (status, _) = server.send(&member, Method::PATCH, &milestone(2), Some(json!({"position": 1}))).await;
+        assert_eq!(status, 200);
+        let (_, detail) = server.send(&member, Method::GET, &path, None).await;
+        let order: Vec<&str> = detail["milestones"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+        assert_eq!(order, ["Pack", "Unpack", "Move"], "{detail}");
+        assert_eq!(detail["progress"], 50, "(100 + 0 + 50) / 3");
+
+        // Status: admins, along the lines.
+        let (status, _) = server.send(&member, Method::PATCH, &path, Some(json!({"status": "active"}))).await;
+        assert_eq!(status, 403);
+        let (status, answer) = server.send(&owner, Method::PATCH, &path, Some(json!({"status": "completed"}))).await;
+        assert_eq!((status, field(&answer)), (400, Some("status")), "{answer}");
+        let (status, active) = server.send(&owner, Method::PATCH, &path, Some(json!({"status": "active", "due_date": ""}))).await;
+        assert_eq!((status, active["status"].as_str(), active["due_date"].is_null()), (200, Some("active"), true), "{active}");
+        let (_, listed) = server.send(&member, Method::GET, "/api/v1/projects?status=active&q=office", None).await;
+        assert_eq!(listed["total"], 1, "{listed}");
+
+        // Another organisation sees nothing and changes nothing.
+        for (method, p, body) in [
+            (Method::GET, path.clone(), None),
+            (Method::PATCH, path.clone(), Some(json!({"name": "Hijacked"}))),
+            (Method::POST, format!("{path}/milestones"), Some(json!({"title": "Theirs"}))),
+            (Method::PATCH, milestone(0), Some(json!({"progress": 0}))),
+            (Method::DELETE, milestone(0), None),
+            (Method::DELETE, path.clone(), None),
+        ] {
+            let (status, answer) = server.send(&globex, method.clone(), &p, body).await;
+            assert_eq!(status, 404, "{method} {p}: {answer}");
+        }
+
+        let (_, detail) = server.send(&member, Method::GET, &path, None).await;
+        let actions: Vec<&str> = detail["activity"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "milestone_added").count(), 3, "{actions:?}");
+        assert!(actions.contains(&"milestone_changed") && actions.contains(&"changed"), "{actions:?}");
+        let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=workspace.project", None).await;
+        assert!(audit.as_array().unwrap().len() >= 8, "{audit}");
+        let (status, _) = server.send(&member, Method::DELETE, &milestone(2), None).await;
+        assert_eq!(status, 403, "removing is for admins");
+        let (status, _) = server.send(&owner, Method::DELETE, &milestone(2), None).await;
+        assert_eq!(status, 204);
+        let (status, _) = server.send(&owner, Method::DELETE, &path, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = server.send(&owner, Method::GET, &path, None).await;
+        assert_eq!(status, 404);
     }
 }
