@@ -84,3 +84,40 @@ test("a ticket is filed, found, discussed and resolved in the console", async ()
   assert.deepEqual(errors, [], "no console errors or CSP violations");
   await context.close();
 });
+
+test("a project is planned with milestones whose progress adds up", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchForErrors(page);
+  await signIn(page, hub);
+  await page.getByRole("link", { name: "Projects" }).click();
+  assert.ok(await page.getByTestId("no-projects").isVisible());
+  const form = page.getByRole("region", { name: "New project" });
+  await form.getByLabel("Name").fill("Office move");
+  await form.getByLabel("Start date").fill("2026-12-01");
+  await form.getByLabel("Due date").fill("2027-01-31");
+  await form.getByRole("button", { name: "Start project" }).click();
+  assert.match(await page.locator(".flash-success").textContent(), /Office move started/);
+  for (const title of ["Pack", "Move"]) {
+    await page.getByLabel("New milestone").fill(title);
+    await page.getByRole("button", { name: "Add milestone" }).click();
+    assert.match(await page.locator(".flash-success").textContent(), new RegExp(`Milestone ${title} added`));
+  }
+  await page.getByLabel("Progress of Pack").fill("100");
+  await page.getByRole("button", { name: "Save Pack" }).click();
+  await page.getByLabel("Progress of Move").fill("50");
+  await page.getByRole("button", { name: "Save Move" }).click();
+  assert.equal((await page.getByTestId("project-progress").textContent()).trim(), "75%");
+  assert.match(await page.getByTestId("milestones").textContent(), /Pack\s*done/);
+  // The form refuses a progress over 100 before sending it (the server checks it too).
+  await page.getByLabel("Progress of Move").fill("150");
+  assert.equal(await page.getByLabel("Progress of Move").evaluate((el) => el.checkValidity()), false);
+  await page.getByLabel("Progress of Move").fill("50");
+  await page.getByLabel("Move to").selectOption("active");
+  await page.getByRole("button", { name: "Change status" }).click();
+  assert.equal((await page.getByTestId("project-status").textContent()).trim(), "active");
+  assert.match(await page.getByTestId("activity").textContent(), /milestone added: Pack/);
+  await page.screenshot({ path: "test-results/project.png", fullPage: true });
+  assert.deepEqual(errors, [], "no console errors or CSP violations");
+  await context.close();
+});

@@ -18,6 +18,7 @@ pub mod console;
 pub mod flash;
 mod gateway;
 mod pages;
+mod projects;
 mod signin;
 mod sso;
 mod usage;
@@ -99,6 +100,17 @@ pub fn router() -> Router<AppState> {
             "/requests",
             workspace::routes(switchboard_domain::ItemKind::Request),
         )
+        .route("/projects", get(projects::list).post(projects::create))
+        .route(
+            "/projects/{id}",
+            get(projects::detail).post(projects::change),
+        )
+        .route("/projects/{id}/delete", post(projects::delete))
+        .route("/projects/{id}/milestones", post(projects::add_milestone))
+        .route(
+            "/projects/{id}/milestones/{milestone_id}",
+            post(projects::change_milestone),
+        )
         .route("/approvals", get(approvals::page))
         .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/operator/usage", get(usage::platform_page))
@@ -112,6 +124,7 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/agents", "Agents", console::Sees::Members),
     ("/tickets", "Tickets", console::Sees::Members),
     ("/requests", "Requests", console::Sees::Members),
+    ("/projects", "Projects", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),

@@ -21,7 +21,7 @@ use crate::error::ErrorCode;
 use crate::state::AppState;
 
 /// What the console shows for a refused workspace request.
-fn workspace_refused(e: WorkspaceError, back: &str) -> Response {
+pub(super) fn workspace_refused(e: WorkspaceError, back: &str) -> Response {
     match e {
         WorkspaceError::Identity(e) => refused(e, back),
         WorkspaceError::Internal(cause) => {
@@ -96,7 +96,7 @@ struct ItemsPage {
 }
 
 /// Template helpers of the workspace pages.
-trait Labels {
+pub(super) trait Labels {
     /// `waiting_on_client` → `waiting on client`.
     fn label(&self, status: &str) -> String {
         status.replace('_', " ")
