@@ -25,7 +25,7 @@ test("a ticket is filed, found, discussed and resolved in the console", async ()
   const page = await context.newPage();
   const errors = watchForErrors(page);
   await signIn(page, hub);
-  await page.getByRole("link", { name: "Tickets" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tickets" }).click();
   await page.waitForURL(hub.base + "/tickets");
   assert.ok(await page.getByTestId("no-items").isVisible(), "an empty list says so");
 
@@ -72,7 +72,7 @@ test("a ticket is filed, found, discussed and resolved in the console", async ()
   await page.screenshot({ path: "test-results/tickets.png", fullPage: true });
 
   // Requests have their own list and lines.
-  await page.getByRole("link", { name: "Requests" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Requests" }).click();
   const request = page.getByRole("region", { name: "New request" });
   await request.getByLabel("Title").fill("New laptop for Sam");
   await request.getByLabel("Category").fill("hardware");
@@ -81,6 +81,14 @@ test("a ticket is filed, found, discussed and resolved in the console", async ()
   assert.equal((await page.getByTestId("item-status").textContent()).trim(), "submitted");
   const moves = await page.getByLabel("Move to").locator("option").allTextContents();
   assert.deepEqual(moves, ["under review", "in progress", "cancelled"]);
+
+  // The overview counts them, with a chart of the tickets by status.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
+  const dashboard = page.getByTestId("workspace-dashboard");
+  assert.match(await dashboard.textContent(), /0 tickets open · 1 requests open/);
+  assert.ok(await dashboard.getByRole("img", { name: "Tickets by status" }).isVisible());
+  assert.match(await dashboard.getByRole("table").first().textContent(), /resolved\s*1/);
+  await page.screenshot({ path: "test-results/overview.png", fullPage: true });
   assert.deepEqual(errors, [], "no console errors or CSP violations");
   await context.close();
 });
@@ -90,7 +98,7 @@ test("a project is planned with milestones whose progress adds up", async () => 
   const page = await context.newPage();
   const errors = watchForErrors(page);
   await signIn(page, hub);
-  await page.getByRole("link", { name: "Projects" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click();
   assert.ok(await page.getByTestId("no-projects").isVisible());
   const form = page.getByRole("region", { name: "New project" });
   await form.getByLabel("Name").fill("Office move");
