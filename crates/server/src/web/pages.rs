@@ -19,11 +19,14 @@ struct HomePage {
 
 /// The workspace card: counts by status per kind, and a chart of the tickets.
 struct Workspace {
-    kinds: Vec<(&'static str, &'static str, Vec<(String, u64)>)>,
+    kinds: Vec<KindCounts>,
     chart: String,
     open_tickets: u64,
     open_requests: u64,
 }
+
+/// One kind's counts: its label, its page, and (status, count) in the kind's order.
+type KindCounts = (&'static str, &'static str, Vec<(String, u64)>);
 
 fn workspace(counts: &serde_json::Value) -> Workspace {
     use switchboard_domain::ItemKind;
