@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod health;
 pub mod identity;
 pub mod mail;
+pub mod memory;
 pub mod net;
 pub mod notify;
 pub mod runtime;

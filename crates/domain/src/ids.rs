@@ -146,6 +146,10 @@ typed_id!(
     /// A milestone of a project.
     MilestoneId
 );
+typed_id!(
+    /// A fact the assistant remembers.
+    MemoryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ mod error;
 pub mod gateway;
 pub mod invites;
 pub mod memberships;
+pub mod memory;
 mod migrations;
 pub mod orgs;
 mod postgres;
@@ -52,6 +53,7 @@ pub use gateway::{
 };
 pub use invites::{InviteRecord, InviteRepo};
 pub use memberships::{MembershipRecord, MembershipRepo, OwnerGuarded};
+pub use memory::{MemoryHit, MemoryRecord, MemoryRepo};
 pub use orgs::{OrgRecord, OrgRepo};
 pub use projects::{MilestoneRecord, ProjectRecord, ProjectRepo};
 pub use runs::{RunEventRecord, RunRecord, RunRepo};
@@ -171,6 +173,7 @@ pub struct Store {
     pub runs: Arc<dyn runs::RunRepo>,
     pub items: Arc<dyn workspace::WorkItemRepo>,
     pub projects: Arc<dyn projects::ProjectRepo>,
+    pub memory: Arc<dyn memory::MemoryRepo>,
 }
 
 impl fmt::Debug for Store {

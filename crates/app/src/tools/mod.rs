@@ -8,6 +8,7 @@
 //! the guarded arguments are written to the audit log, whatever the outcome.
 
 pub mod approvals;
+mod memory;
 pub mod schema;
 mod system;
 mod workspace;
@@ -121,6 +122,7 @@ impl Default for Registry {
     fn default() -> Self {
         let mut tools = system::tools();
         tools.extend(workspace::tools());
+        tools.extend(memory::tools());
         Registry { tools }
     }
 }

@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod health;
 mod json;
 pub mod members;
+pub mod memory;
 pub mod orgs;
 pub mod projects;
 pub mod setup;
@@ -48,7 +49,7 @@ use crate::state::AppState;
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
         (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
         (name = "assistant", description = "Agents, conversations and runs of the assistant"),
-        (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity")
+        (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity; the assistant's memory")
     )
 )]
 struct ApiDoc;
@@ -135,6 +136,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(workspace::requests::comment))
         .routes(routes!(workspace::dashboard))
+        .routes(routes!(memory::remember, memory::list))
+        .routes(routes!(memory::search))
+        .routes(routes!(memory::forget))
         .routes(routes!(projects::create, projects::list))
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(projects::add_milestone))

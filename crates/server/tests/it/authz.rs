@@ -105,6 +105,11 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("patch", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(1),
         ("delete", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(2),
         ("get", "/api/v1/projects" | "/api/v1/projects/{id}") => Tenant(0),
+        // With the bodies below: an organisation-wide fact (members and up), forgotten by
+        // admins (a person's own facts are any member's; tested in workspace.rs).
+        ("get", "/api/v1/memory" | "/api/v1/memory/search") => Tenant(0),
+        ("post", "/api/v1/memory") => Tenant(1),
+        ("delete", "/api/v1/memory/{id}") => Tenant(2),
         ("post", "/api/v1/projects" | "/api/v1/projects/{id}/milestones") => Tenant(1),
         ("patch", "/api/v1/projects/{id}" | "/api/v1/projects/{id}/milestones/{milestone_id}") => {
             Tenant(1)
@@ -360,6 +365,15 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{milestone}");
+    let (status, fact) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/memory",
+            Some(json!({"content": "Matrix fact", "scope": "organization"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{fact}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -386,6 +400,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         ("ticket", ticket["id"].as_str().unwrap().to_owned()),
         ("request", request["id"].as_str().unwrap().to_owned()),
         ("project", project_id),
+        ("memory", fact["id"].as_str().unwrap().to_owned()),
         (
             "{milestone_id}",
             milestone["id"].as_str().unwrap().to_owned(),
@@ -496,6 +511,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({"body": "Matrix comment"})
         }
         ("post", "/api/v1/projects") => json!({"name": "Matrix"}),
+        ("post", "/api/v1/memory") => {
+            json!({"content": "A matrix fact", "scope": "organization"})
+        }
         ("patch", "/api/v1/projects/{id}") => json!({"name": "Renamed"}),
         ("post", "/api/v1/projects/{id}/milestones") => json!({"title": "Matrix"}),
         ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
@@ -523,6 +541,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/tickets/") => "ticket",
                 ("{id}", _, _) if path.contains("/requests/") => "request",
                 ("{id}", _, _) if path.contains("/projects/") => "project",
+                ("{id}", _, _) if path.contains("/memory/") => "memory",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

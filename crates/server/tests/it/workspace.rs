@@ -291,4 +291,84 @@ server_tests! {
         let (status, _) = server.send(&owner, Method::GET, &path, None).await;
         assert_eq!(status, 404);
     }
+    async fn memory_keeps_facts_once_refuses_secrets_and_recalls_by_words(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let viewer = server.member(&owner, "vi@acme.test", "viewer").await;
+        let globex = server.org_with_owner(&operator, "globex").await;
+        let remember = |caller, body: Value| {
+            let server = &server;
+            async move { server.send(caller, Method::POST, "/api/v1/memory", Some(body)).await }
+        };
+        let (status, fact) = remember(&member, json!({"content": "The office printer is a Brother on the second floor", "scope": "organization"})).await;
+        assert_eq!((status, fact["scope"].as_str(), fact["new"].as_bool()), (201, Some("organization"), Some(true)), "{fact}");
+        let (status, again) = remember(&member, json!({"content": "the office printer is a  BROTHER on the second floor", "scope": "organization"})).await;
+        assert_eq!((status, again["new"].as_bool(), again["id"].as_str()), (200, Some(false), fact["id"].as_str()), "de-duplicated: {again}");
+        let (status, mine) = remember(&viewer, json!({"content": "I print double-sided on the second floor"})).await;
+        assert_eq!((status, mine["scope"].as_str()), (201, Some("user")), "a person's own by default: {mine}");
+        let (status, _) = remember(&viewer, json!({"content": "Everyone prints in colour", "scope": "organization"})).await;
+        assert_eq!(status, 403, "organisation-wide facts are for members and up");
+        for (body, expected) in [
+            (json!({"content": "   "}), "content"),
+            (json!({"content": "x", "scope": "team"}), "scope"),
+            (json!({"content": "The AWS key is AKIAIOSFODNN7EXAMPLE"}), "content"),
+            (json!({"content": "admin password: Summer2024!"}), "content"),
+        ] {
+            let (status, answer) = remember(&member, body.clone()).await;
+            assert_eq!((status, field(&answer)), (400, Some(expected)), "{body}: {answer}");
+        }
+        let (_, listed) = server.send(&member, Method::GET, "/api/v1/memory", None).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1, "the secrets were not kept; the viewer's fact is theirs: {listed}");
+
+        let (status, found) = server.send(&viewer, Method::GET, "/api/v1/memory/search?q=printers%20floor", None).await;
+        assert_eq!(status, 200);
+        let results = found["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2, "the organisation's and the viewer's own: {found}");
+        assert!(results.iter().all(|r| r["score"].as_f64().unwrap() > 0.0));
+        let (_, theirs) = server.send(&globex, Method::GET, "/api/v1/memory/search?q=printer", None).await;
+        assert!(theirs["results"].as_array().unwrap().is_empty(), "other tenants find nothing: {theirs}");
+        let (_, others) = server.send(&member, Method::GET, "/api/v1/memory/search?q=double-sided", None).await;
+        assert!(others["results"].as_array().unwrap().is_empty(), "nor other people's own facts: {others}");
+        let (status, answer) = server.send(&member, Method::GET, "/api/v1/memory/search?q=%20", None).await;
+        assert_eq!((status, field(&answer)), (400, Some("q")));
+
+        // Forgetting: one's own, or admins the organisation's.
+        let org_fact = format!("/api/v1/memory/{}", fact["id"].as_str().unwrap());
+        let own_fact = format!("/api/v1/memory/{}", mine["id"].as_str().unwrap());
+        let (status, _) = server.send(&member, Method::DELETE, &org_fact, None).await;
+        assert_eq!(status, 403);
+        let (status, _) = server.send(&member, Method::DELETE, &own_fact, None).await;
+        assert_eq!(status, 404, "another person's fact is not there for them");
+        let (status, _) = server.send(&globex, Method::DELETE, &org_fact, None).await;
+        assert_eq!(status, 404);
+        let (status, _) = server.send(&viewer, Method::DELETE, &own_fact, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = server.send(&owner, Method::DELETE, &org_fact, None).await;
+        assert_eq!(status, 204);
+        let (_, gone) = server.send(&owner, Method::GET, "/api/v1/memory/search?q=printer", None).await;
+        assert!(gone["results"].as_array().unwrap().is_empty(), "{gone}");
+        let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=memory.", None).await;
+        let kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["memory.remembered", "memory.remembered", "memory.forgotten", "memory.forgotten"], "{audit}");
+        assert!(!audit.to_string().contains("Brother"), "the audit log keeps no memory text");
+
+        // The tools: remember, recall; forgetting waits for approval (T4).
+        let invoke = |caller, tool: &str, arguments: Value| {
+            let server = &server;
+            let path = format!("/api/v1/tools/{tool}/invoke");
+            async move { server.send(caller, Method::POST, &path, Some(json!({"arguments": arguments}))).await }
+        };
+        let (status, r) = invoke(&member, "memory.remember", json!({"content": "Backups run nightly at 02:00", "scope": "organization"})).await;
+        assert_eq!((status, r["result"]["new"].as_bool()), (200, Some(true)), "{r}");
+        let (status, r) = invoke(&member, "memory.recall", json!({"q": "when do backups run"})).await;
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["result"]["results"][0]["content"], "Backups run nightly at 02:00");
+        let (status, r) = invoke(&member, "memory.remember", json!({"content": "root password: hunter2hunter2"})).await;
+        assert_eq!((status, r["error"]["code"].as_str()), (502, Some("tool_failed")), "refused, as a tool failure: {r}");
+        assert!(r["error"]["message"].as_str().unwrap().contains("credential"), "{r}");
+        let (_, listed) = server.send(&member, Method::GET, "/api/v1/memory", None).await;
+        let (status, pending) = invoke(&owner, "memory.forget", json!({"id": listed[0]["id"]})).await;
+        assert_eq!((status, pending["status"].as_str()), (202, Some("pending")), "{pending}");
+    }
 }

@@ -121,6 +121,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         agents: db.clone(),
         items: db.clone(),
         projects: db.clone(),
+        memory: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -144,6 +145,17 @@ crate::sql::conversations::conversation_repo!(PgDb);
 crate::sql::runs::run_repo!(PgDb);
 crate::sql::workspace::work_item_repo!(PgDb);
 crate::sql::projects::project_repo!(PgDb);
+crate::sql::memory::memory_repo!(
+    PgDb,
+    "ts_rank(m.search, to_tsquery('english', $2))::float8 AS score FROM memories m \
+     WHERE m.search @@ to_tsquery('english', $2) AND m.org_id = $1 AND m.scope_key IN ({scopes})",
+    tsquery
+);
+
+/// A `to_tsquery` matching any of the words (letters and digits only, so nothing is syntax).
+fn tsquery(words: &[String]) -> String {
+    words.join(" | ")
+}
 
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit

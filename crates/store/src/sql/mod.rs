@@ -15,6 +15,7 @@ pub(crate) mod conversations;
 pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;
+pub(crate) mod memory;
 pub(crate) mod orgs;
 pub(crate) mod projects;
 pub(crate) mod runs;

@@ -82,6 +82,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         agents: db.clone(),
         items: db.clone(),
         projects: db.clone(),
+        memory: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -105,6 +106,21 @@ crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
 crate::sql::workspace::work_item_repo!(SqliteDb);
 crate::sql::projects::project_repo!(SqliteDb);
+crate::sql::memory::memory_repo!(
+    SqliteDb,
+    "-bm25(memories_fts) AS score FROM memories_fts f JOIN memories m ON m.rowid = f.rowid \
+     WHERE memories_fts MATCH $2 AND m.org_id = $1 AND m.scope_key IN ({scopes})",
+    fts5_query
+);
+
+/// An FTS5 query matching any of the words (each quoted, so nothing is syntax).
+fn fts5_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
 
 impl SqliteDb {
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.

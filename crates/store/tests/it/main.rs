@@ -12,6 +12,7 @@ mod gateway;
 mod identity;
 mod maintenance;
 mod memberships;
+mod memory;
 mod orgs;
 mod projects;
 mod runtime;
