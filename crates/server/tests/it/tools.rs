@@ -25,13 +25,13 @@ async fn invoke(
         .await
 }
 
-/// The system tools listed (the workspace's are tested in `workspace.rs`).
+/// The system tools listed (the workspace's and memory's are tested in `workspace.rs`).
 fn names(list: &Value) -> Vec<&str> {
     list.as_array()
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())
-        .filter(|n| !n.starts_with("workspace."))
+        .filter(|n| !n.starts_with("workspace.") && !n.starts_with("memory."))
         .collect()
 }
 
