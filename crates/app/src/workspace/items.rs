@@ -10,13 +10,11 @@ use switchboard_domain::{
 };
 use switchboard_store::{ActivityRecord, CommentRecord, ItemFilter, ItemRecord};
 
-use super::{invalid, WorkspaceError};
+use super::{change_details, description, invalid, required_text, WorkspaceError};
 use crate::audit::NewEvent;
 use crate::identity::{IdentityError, Principal};
 use crate::App;
 
-const MAX_TITLE: usize = 200;
-const MAX_DESCRIPTION: usize = 20_000;
 const MAX_CATEGORY: usize = 60;
 const MAX_COMMENT: usize = 20_000;
 const MAX_PAGE: u32 = 100;
@@ -183,27 +181,6 @@ pub(super) fn activity_view(
     }
 }
 
-fn title(value: &str) -> Result<String, WorkspaceError> {
-    let t = value.trim();
-    if t.is_empty() || t.chars().count() > MAX_TITLE {
-        return Err(invalid(
-            "title",
-            format!("`title` must be 1–{MAX_TITLE} characters."),
-        ));
-    }
-    Ok(t.to_owned())
-}
-
-fn description(value: &str) -> Result<String, WorkspaceError> {
-    if value.len() > MAX_DESCRIPTION {
-        return Err(invalid(
-            "description",
-            format!("`description` may be at most {MAX_DESCRIPTION} bytes."),
-        ));
-    }
-    Ok(value.trim().to_owned())
-}
-
 fn priority(value: &str) -> Result<String, WorkspaceError> {
     Priority::parse(value)
         .map(|p| p.as_str().to_owned())
@@ -242,7 +219,7 @@ impl App {
             org_id: org,
             kind: kind.as_str().to_owned(),
             number: 0,
-            title: title(&input.title)?,
+            title: required_text("title", &input.title)?,
             description: description(&input.description)?,
             category: match &input.category {
                 Some(c) => category(c)?,
@@ -367,7 +344,7 @@ impl App {
         let before = self.own_item(access.org.id, kind, id).await?;
         let mut after = before.clone();
         if let Some(t) = &patch.title {
-            after.title = title(t)?;
+            after.title = required_text("title", t)?;
         }
         if let Some(d) = &patch.description {
             after.description = description(d)?;
@@ -450,23 +427,7 @@ impl App {
             .items
             .update(&after, before.updated_at, &entries)
             .await?;
-        let details: Value = changes
-            .iter()
-            .map(|(field, from, to)| {
-                let shown = |v: &Option<String>| {
-                    if *field == "description" {
-                        Value::Null
-                    } else {
-                        json!(v)
-                    }
-                };
-                (
-                    (*field).to_owned(),
-                    json!({"from": shown(from), "to": shown(to)}),
-                )
-            })
-            .collect::<serde_json::Map<String, Value>>()
-            .into();
+        let details = change_details(&changes);
         self.item_audit(principal, &after, "changed", details)
             .await?;
         Ok(view(&after))

@@ -55,3 +55,56 @@ fn invalid(field: &'static str, message: impl Into<String>) -> WorkspaceError {
         message: message.into(),
     }
 }
+
+/// The longest title or name.
+const MAX_TITLE: usize = 200;
+/// The longest description, in bytes.
+const MAX_DESCRIPTION: usize = 20_000;
+
+/// A required one-line text (`title`, `name`), trimmed, 1–`MAX_TITLE` characters.
+fn required_text(field: &'static str, value: &str) -> Result<String, WorkspaceError> {
+    let t = value.trim();
+    if t.is_empty() || t.chars().count() > MAX_TITLE {
+        return Err(invalid(
+            field,
+            format!("`{field}` must be 1–{MAX_TITLE} characters."),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// A description, trimmed, at most `MAX_DESCRIPTION` bytes (may be empty).
+fn description(value: &str) -> Result<String, WorkspaceError> {
+    if value.len() > MAX_DESCRIPTION {
+        return Err(invalid(
+            "description",
+            format!("`description` may be at most {MAX_DESCRIPTION} bytes."),
+        ));
+    }
+    Ok(value.trim().to_owned())
+}
+
+/// A changed field: its name, the value before and after.
+type Change<'a> = (&'a str, Option<String>, Option<String>);
+
+/// `{field: {from, to}}` for the audit log (a description's text left out: the item has it).
+fn change_details(changes: &[Change<'_>]) -> serde_json::Value {
+    use serde_json::{json, Value};
+    changes
+        .iter()
+        .map(|(field, from, to)| {
+            let shown = |v: &Option<String>| {
+                if *field == "description" {
+                    Value::Null
+                } else {
+                    json!(v)
+                }
+            };
+            (
+                (*field).to_owned(),
+                json!({"from": shown(from), "to": shown(to)}),
+            )
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
+}

@@ -9,13 +9,11 @@ use switchboard_domain::workspace::{milestone, project};
 use switchboard_domain::{ActivityId, MilestoneId, OrgId, ProjectId, Role, Timestamp};
 use switchboard_store::{ActivityRecord, MilestoneRecord, ProjectRecord};
 
-use super::{invalid, ActivityView, WorkspaceError};
+use super::{change_details, description, invalid, required_text, ActivityView, WorkspaceError};
 use crate::audit::{Actor, NewEvent};
 use crate::identity::{IdentityError, Principal};
 use crate::App;
 
-const MAX_NAME: usize = 200;
-const MAX_DESCRIPTION: usize = 20_000;
 const MAX_MILESTONES: usize = 200;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -134,27 +132,6 @@ fn milestone_view(m: &MilestoneRecord) -> MilestoneView {
     }
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> Result<String, WorkspaceError> {
-    let t = value.trim();
-    if t.is_empty() || t.chars().count() > max {
-        return Err(invalid(
-            field,
-            format!("`{field}` must be 1–{max} characters."),
-        ));
-    }
-    Ok(t.to_owned())
-}
-
-fn description(value: &str) -> Result<String, WorkspaceError> {
-    if value.len() > MAX_DESCRIPTION {
-        return Err(invalid(
-            "description",
-            format!("`description` may be at most {MAX_DESCRIPTION} bytes."),
-        ));
-    }
-    Ok(value.trim().to_owned())
-}
-
 /// A calendar day as `YYYY-MM-DD`; empty clears it.
 fn date(field: &'static str, value: &str) -> Result<Option<String>, WorkspaceError> {
     let v = value.trim();
@@ -194,7 +171,7 @@ impl App {
         let record = ProjectRecord {
             id: ProjectId::generate(self.clock.as_ref()),
             org_id: org,
-            name: text("name", &input.name, MAX_NAME)?,
+            name: required_text("name", &input.name)?,
             description: description(&input.description)?,
             status: "planned".to_owned(),
             start_date: date("start_date", input.start_date.as_deref().unwrap_or(""))?,
@@ -312,7 +289,7 @@ impl App {
         let before = self.own_project(org, id).await?;
         let mut after = before.clone();
         if let Some(n) = &patch.name {
-            after.name = text("name", n, MAX_NAME)?;
+            after.name = required_text("name", n)?;
         }
         if let Some(d) = &patch.description {
             after.description = description(d)?;
@@ -425,7 +402,7 @@ impl App {
             id: MilestoneId::generate(self.clock.as_ref()),
             org_id: org,
             project_id: record.id,
-            title: text("title", &input.title, MAX_NAME)?,
+            title: required_text("title", &input.title)?,
             status: "pending".to_owned(),
             progress: 0,
             due_date: date("due_date", input.due_date.as_deref().unwrap_or(""))?,
@@ -472,7 +449,7 @@ impl App {
             .ok_or(IdentityError::NotFound)?;
         let mut after = before.clone();
         if let Some(t) = &patch.title {
-            after.title = text("title", t, MAX_NAME)?;
+            after.title = required_text("title", t)?;
         }
         if let Some(d) = &patch.due_date {
             after.due_date = date("due_date", d)?;
@@ -707,25 +684,4 @@ impl App {
             .map(|_| ())
             .map_err(|e| WorkspaceError::Internal(e.to_string()))
     }
-}
-
-/// `{field: {from, to}}` for the audit log (a description's text left out).
-fn change_details(changes: &[(&str, Option<String>, Option<String>)]) -> Value {
-    changes
-        .iter()
-        .map(|(field, from, to)| {
-            let shown = |v: &Option<String>| {
-                if *field == "description" {
-                    Value::Null
-                } else {
-                    json!(v)
-                }
-            };
-            (
-                (*field).to_owned(),
-                json!({"from": shown(from), "to": shown(to)}),
-            )
-        })
-        .collect::<serde_json::Map<String, Value>>()
-        .into()
 }
