@@ -123,6 +123,60 @@ test("an answer that needs approval streams in after another admin approves", as
   await theirs.close();
 });
 
+test("a new ticket gets a triage note; the assistant lists tickets and files a request", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchForErrors(page);
+  await signIn(page, hub);
+
+  // Filing a ticket by hand: the triage note arrives in the background.
+  await fake.script([{ text: "Suggested priority: high — a whole office is offline. First step: check the VPN router." }]);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tickets" }).click();
+  const form = page.getByRole("region", { name: "New ticket" });
+  await form.getByLabel("Title").fill("VPN drops every hour");
+  await form.getByRole("button", { name: "File ticket" }).click();
+  await page.waitForURL(/\/tickets\/[0-9a-f-]{36}$/);
+  const comments = page.getByTestId("comments");
+  for (let i = 0; i < 50 && !/Assistant \(triage\)/.test(await comments.textContent()); i++) {
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  assert.match(await comments.textContent(), /Assistant \(triage\).*Suggested priority: high/s);
+  assert.match(await comments.textContent(), /internal/);
+
+  // The assistant: the supervisor hands it to the Workspace specialist, which lists the open
+  // tickets and files a request (the request's own triage answers with the same text).
+  const done = "There is one open ticket, T-1 (VPN drops every hour). I filed R-1 to replace the VPN router.";
+  await fake.script([
+    { tool_calls: [{ name: "delegate_to_workspace", arguments: { task: "List the open tickets, then file a request to replace the VPN router." } }] },
+    { tool_calls: [{ name: "workspace__list_tickets", arguments: { status: "open" } }] },
+    { tool_calls: [{ name: "workspace__create_request", arguments: { title: "Replace the VPN router", priority: "high" } }] },
+    { text: done },
+    { text: done },
+    { text: done, chunks: 4 },
+  ]);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Assistant" }).click();
+  await page.getByLabel("Message").fill("Which tickets are open? And file a request to replace the VPN router.");
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.waitForURL(/\/chat\/[0-9a-f-]+$/);
+  await page.locator(".bubble-assistant", { hasText: "I filed R-1" }).waitFor();
+  // The specialist's own calls are inside the delegation; the audit log has each of them.
+  assert.match(await page.locator(".tool-card").first().textContent(), /delegate_to_workspace[\s\S]*R-1/);
+  const calls = (await api(owner, "GET", "/api/v1/audit?kind=tool.call&limit=500")).body.map((e) => e.target);
+  for (const tool of ["workspace.list_tickets", "workspace.create_request"]) {
+    assert.ok(calls.includes(tool), `${tool} in the audit log: ${calls}`);
+  }
+
+  // Both are in their lists.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Requests" }).click();
+  assert.match(await page.getByTestId("items").textContent(), /R-1\s*Replace the VPN router/);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tickets" }).click();
+  assert.match(await page.getByTestId("items").textContent(), /T-1\s*VPN drops every hour/);
+  await page.screenshot({ path: "test-results/assistant-workspace.png", fullPage: true });
+  assert.deepEqual(errors, [], "no console errors or CSP violations");
+  await context.close();
+});
+
 test("without a provider the chat says how to add one", async () => {
   const bare = await startHub();
   try {
