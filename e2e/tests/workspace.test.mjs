@@ -129,3 +129,39 @@ test("a project is planned with milestones whose progress adds up", async () => 
   assert.deepEqual(errors, [], "no console errors or CSP violations");
   await context.close();
 });
+
+test("the assistant's memory is kept, searched and forgotten in the console", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchForErrors(page);
+  await signIn(page, hub);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Memory" }).click();
+  assert.ok(await page.getByTestId("no-facts").isVisible());
+  const remember = async (text, scope) => {
+    await page.getByLabel("Fact", { exact: true }).fill(text);
+    await page.getByLabel("For", { exact: true }).selectOption(scope);
+    await page.getByRole("button", { name: "Remember" }).click();
+  };
+  await remember("Backups run every night at 02:00 to the NAS", "organization");
+  assert.match(await page.locator(".flash-success").textContent(), /Remembered/);
+  await remember("I prefer answers in bullet points", "user");
+  await remember("backups run every night at 02:00 to the NAS", "organization");
+  assert.match(await page.locator(".flash-info").textContent(), /already remembered/);
+  await remember("The admin password: Summer2024!", "organization");
+  assert.match(await page.locator(".flash-error").textContent(), /credential/);
+  assert.equal(await page.getByTestId("facts").locator("li").count(), 2, "the secret was not kept");
+
+  await page.getByLabel("Words").fill("when do the backups run");
+  await page.getByRole("button", { name: "Recall" }).click();
+  const found = await page.getByTestId("facts").textContent();
+  assert.match(found, /Backups run every night/);
+  assert.doesNotMatch(found, /bullet points/);
+  await page.screenshot({ path: "test-results/memory.png", fullPage: true });
+
+  await page.getByRole("link", { name: "Show all" }).click();
+  await page.getByRole("button", { name: "Forget: I prefer answers in bullet points" }).click();
+  assert.match(await page.locator(".flash-success").textContent(), /Forgotten/);
+  assert.equal(await page.getByTestId("facts").locator("li").count(), 1);
+  assert.deepEqual(errors, [], "no console errors or CSP violations");
+  await context.close();
+});

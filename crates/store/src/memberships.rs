@@ -35,6 +35,11 @@ pub trait MembershipRepo: Send + Sync {
         &self,
         user: UserId,
     ) -> Result<Vec<(MembershipRecord, crate::OrgRecord)>, StoreError>;
+    /// An organisation's members with their accounts, oldest membership first (one read).
+    async fn users_of_org(
+        &self,
+        org: OrgId,
+    ) -> Result<Vec<(MembershipRecord, crate::UserRecord)>, StoreError>;
     /// An organisation's members, oldest first.
     async fn list_for_org(&self, org: OrgId) -> Result<Vec<MembershipRecord>, StoreError>;
     /// Changes a member's role unless that would demote the organisation's last owner.

@@ -63,19 +63,20 @@ pub struct InvitePreview {
 impl Identity {
     pub async fn list_members(&self, principal: &Principal) -> Result<Vec<Member>, IdentityError> {
         let access = principal.tenant(Role::Viewer)?;
-        let mut out = Vec::new();
-        for m in self.store.memberships.list_for_org(access.org.id).await? {
-            if let Some(user) = self.store.users.get(m.user_id).await? {
-                out.push(Member {
-                    user_id: user.id,
-                    totp_enabled: user.totp_enabled(),
-                    email: user.email,
-                    name: user.name,
-                    role: m.role,
-                });
-            }
-        }
-        Ok(out)
+        Ok(self
+            .store
+            .memberships
+            .users_of_org(access.org.id)
+            .await?
+            .into_iter()
+            .map(|(m, user)| Member {
+                user_id: user.id,
+                totp_enabled: user.totp_enabled(),
+                email: user.email,
+                name: user.name,
+                role: m.role,
+            })
+            .collect())
     }
 
     /// Admins change roles; nobody grants or touches a role above their own, and the last

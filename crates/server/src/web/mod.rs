@@ -17,6 +17,7 @@ mod chat;
 pub mod console;
 pub mod flash;
 mod gateway;
+mod memory;
 mod pages;
 mod projects;
 mod signin;
@@ -100,6 +101,8 @@ pub fn router() -> Router<AppState> {
             "/requests",
             workspace::routes(switchboard_domain::ItemKind::Request),
         )
+        .route("/memory", get(memory::page).post(memory::remember))
+        .route("/memory/{id}/forget", post(memory::forget))
         .route("/projects", get(projects::list).post(projects::create))
         .route(
             "/projects/{id}",
@@ -125,6 +128,7 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/tickets", "Tickets", console::Sees::Members),
     ("/requests", "Requests", console::Sees::Members),
     ("/projects", "Projects", console::Sees::Members),
+    ("/memory", "Memory", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),

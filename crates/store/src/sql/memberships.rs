@@ -24,6 +24,34 @@ pub(crate) struct MemberOrgRow {
     member_since: Timestamp,
 }
 
+/// A membership joined with its user (see `users_of_org`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberUserRow {
+    #[sqlx(flatten)]
+    user: crate::sql::users::UserRow,
+    member_role: String,
+    member_since: Timestamp,
+}
+
+impl MemberUserRow {
+    pub(crate) fn into_pair(
+        self,
+        org: switchboard_domain::OrgId,
+    ) -> Result<(MembershipRecord, crate::UserRecord), StoreError> {
+        let user = crate::UserRecord::try_from(self.user)?;
+        let membership = MembershipRecord {
+            org_id: org,
+            user_id: user.id,
+            role: self
+                .member_role
+                .parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: self.member_since,
+        };
+        Ok((membership, user))
+    }
+}
+
 impl MemberOrgRow {
     pub(crate) fn into_pair(
         self,
@@ -138,6 +166,31 @@ macro_rules! membership_repo {
                     .map_err($crate::StoreError::from_sqlx)?
                     .into_iter()
                     .map(|row| row.into_pair(user))
+                    .collect()
+            }
+
+            async fn users_of_org(
+                &self,
+                org: switchboard_domain::OrgId,
+            ) -> Result<Vec<($crate::MembershipRecord, $crate::UserRecord)>, $crate::StoreError>
+            {
+                let columns: Vec<String> = $crate::sql::users::COLUMNS
+                    .split(',')
+                    .map(|c| format!("u.{}", c.trim()))
+                    .collect();
+                let sql = format!(
+                    "SELECT {}, m.role AS member_role, m.created_at AS member_since \
+                     FROM memberships m JOIN users u ON u.id = m.user_id \
+                     WHERE m.org_id = $1 ORDER BY m.created_at, m.user_id",
+                    columns.join(", ")
+                );
+                sqlx::query_as::<_, $crate::sql::memberships::MemberUserRow>(&sql)
+                    .bind(org.as_uuid())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(|row| row.into_pair(org))
                     .collect()
             }
 

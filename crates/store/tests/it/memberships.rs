@@ -39,6 +39,10 @@ backend_tests! {
         assert!(roles.contains(&(acme, Role::Owner)));
         assert!(roles.contains(&(globex, Role::Viewer)));
         assert_eq!(store.memberships.list_for_org(acme).await.unwrap().len(), 1);
+        let people = store.memberships.users_of_org(acme).await.unwrap();
+        assert_eq!(people.len(), 1);
+        assert_eq!((people[0].0.role, people[0].1.email.as_str(), people[0].0.user_id), (Role::Owner, "ada@example.com", ada.id));
+        assert!(store.memberships.users_of_org(OrgId::generate(&clock)).await.unwrap().is_empty());
         // With their organisations in one read, oldest membership first; deleted ones left out.
         let with_orgs = store.memberships.orgs_of_user(ada.id).await.unwrap();
         let seen: Vec<(&str, Role)> = with_orgs.iter().map(|(m, o)| (o.slug.as_str(), m.role)).collect();
