@@ -5,9 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use switchboard_domain::{
-    ActivityId, CommentId, ItemId, ItemKind, OrgId, Priority, Role, Timestamp,
-};
+use switchboard_domain::{CommentId, ItemId, ItemKind, OrgId, Priority, Role, Timestamp};
 use switchboard_store::{ActivityRecord, CommentRecord, ItemFilter, ItemRecord};
 
 use super::{change_details, description, invalid, required_text, WorkspaceError};
@@ -410,19 +408,14 @@ impl App {
             return Ok(view(&before));
         }
         after.updated_at = now;
-        let entries: Vec<ActivityRecord> = changes
-            .iter()
-            .map(|(field, from, to)| {
-                let mut entry = self.activity(principal, &after, "changed", now);
-                entry.field = Some((*field).to_owned());
-                // A description's text is in the item; the log says only that it changed.
-                if *field != "description" {
-                    entry.from_value.clone_from(from);
-                    entry.to_value.clone_from(to);
-                }
-                entry
-            })
-            .collect();
+        let entries = self.change_entries(
+            &principal.actor(),
+            after.org_id,
+            after.id.as_uuid(),
+            &after.kind,
+            &changes,
+            now,
+        );
         self.store
             .items
             .update(&after, before.updated_at, &entries)
@@ -480,7 +473,14 @@ impl App {
             internal,
             created_at: now,
         };
-        let mut entry = self.activity_by(actor_kind, actor_id, item, "commented", now);
+        let mut entry = self.activity_entry(
+            &actor,
+            item.org_id,
+            item.id.as_uuid(),
+            &item.kind,
+            "commented",
+            now,
+        );
         entry.to_value = Some(if internal { "internal" } else { "public" }.to_owned());
         self.store.items.add_comment(&comment, &[entry]).await?;
         self.audit
@@ -572,31 +572,14 @@ impl App {
         action: &str,
         at: Timestamp,
     ) -> ActivityRecord {
-        let (actor_kind, actor_id) = principal.actor().parts();
-        self.activity_by(actor_kind, actor_id, item, action, at)
-    }
-
-    fn activity_by(
-        &self,
-        actor_kind: &str,
-        actor_id: Option<String>,
-        item: &ItemRecord,
-        action: &str,
-        at: Timestamp,
-    ) -> ActivityRecord {
-        ActivityRecord {
-            id: ActivityId::generate(self.clock.as_ref()),
-            org_id: item.org_id,
-            subject_kind: item.kind.clone(),
-            subject_id: item.id.as_uuid(),
-            actor_kind: actor_kind.to_owned(),
-            actor_id,
-            action: action.to_owned(),
-            field: None,
-            from_value: None,
-            to_value: None,
+        self.activity_entry(
+            &principal.actor(),
+            item.org_id,
+            item.id.as_uuid(),
+            &item.kind,
+            action,
             at,
-        }
+        )
     }
 
     async fn item_audit(

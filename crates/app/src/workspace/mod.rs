@@ -108,3 +108,56 @@ fn change_details(changes: &[Change<'_>]) -> serde_json::Value {
         .collect::<serde_json::Map<String, Value>>()
         .into()
 }
+
+impl crate::App {
+    /// One activity entry by `actor` about the subject `kind`/`subject` in `org`.
+    fn activity_entry(
+        &self,
+        actor: &crate::audit::Actor,
+        org: switchboard_domain::OrgId,
+        subject: uuid::Uuid,
+        kind: &str,
+        action: &str,
+        at: switchboard_domain::Timestamp,
+    ) -> switchboard_store::ActivityRecord {
+        let (actor_kind, actor_id) = actor.parts();
+        switchboard_store::ActivityRecord {
+            id: switchboard_domain::ActivityId::generate(self.clock.as_ref()),
+            org_id: org,
+            subject_kind: kind.to_owned(),
+            subject_id: subject,
+            actor_kind: actor_kind.to_owned(),
+            actor_id,
+            action: action.to_owned(),
+            field: None,
+            from_value: None,
+            to_value: None,
+            at,
+        }
+    }
+
+    /// One `changed` entry per changed field, with from → to (a description's text is not
+    /// repeated: the subject has it).
+    fn change_entries(
+        &self,
+        actor: &crate::audit::Actor,
+        org: switchboard_domain::OrgId,
+        subject: uuid::Uuid,
+        kind: &str,
+        changes: &[Change<'_>],
+        at: switchboard_domain::Timestamp,
+    ) -> Vec<switchboard_store::ActivityRecord> {
+        changes
+            .iter()
+            .map(|(field, from, to)| {
+                let mut e = self.activity_entry(actor, org, subject, kind, "changed", at);
+                e.field = Some((*field).to_owned());
+                if *field != "description" {
+                    e.from_value.clone_from(from);
+                    e.to_value.clone_from(to);
+                }
+                e
+            })
+            .collect()
+    }
+}

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchboard_domain::workspace::{milestone, project};
-use switchboard_domain::{ActivityId, MilestoneId, OrgId, ProjectId, Role, Timestamp};
+use switchboard_domain::{MilestoneId, OrgId, ProjectId, Role};
 use switchboard_store::{ActivityRecord, MilestoneRecord, ProjectRecord};
 
 use super::{change_details, description, invalid, required_text, ActivityView, WorkspaceError};
@@ -182,8 +182,8 @@ impl App {
             updated_at: now,
         };
         dates_in_order(&record.start_date, &record.due_date)?;
-        let entry = self.project_activity(
-            principal,
+        let entry = self.activity_entry(
+            &principal.actor(),
             org,
             record.id.as_uuid(),
             "project",
@@ -343,8 +343,14 @@ impl App {
         }
         let now = self.clock.now();
         after.updated_at = now;
-        let entries =
-            self.change_entries(principal, org, after.id.as_uuid(), "project", &changes, now);
+        let entries = self.change_entries(
+            &principal.actor(),
+            org,
+            after.id.as_uuid(),
+            "project",
+            &changes,
+            now,
+        );
         self.store
             .projects
             .update(&after, before.updated_at, &entries)
@@ -362,8 +368,8 @@ impl App {
     ) -> Result<(), WorkspaceError> {
         let org = principal.tenant(Role::Admin)?.org.id;
         let record = self.own_project(org, id).await?;
-        let mut entry = self.project_activity(
-            principal,
+        let mut entry = self.activity_entry(
+            &principal.actor(),
             org,
             record.id.as_uuid(),
             "project",
@@ -410,8 +416,8 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut entry = self.project_activity(
-            principal,
+        let mut entry = self.activity_entry(
+            &principal.actor(),
             org,
             record.id.as_uuid(),
             "project",
@@ -533,7 +539,7 @@ impl App {
         after.updated_at = now;
         let entries: Vec<ActivityRecord> = self
             .change_entries(
-                principal,
+                &principal.actor(),
                 org,
                 record.id.as_uuid(),
                 "project",
@@ -577,8 +583,8 @@ impl App {
             .find(|m| m.id == id)
             .map(|m| m.title)
             .ok_or(IdentityError::NotFound)?;
-        let mut entry = self.project_activity(
-            principal,
+        let mut entry = self.activity_entry(
+            &principal.actor(),
             org,
             record.id.as_uuid(),
             "project",
@@ -611,55 +617,6 @@ impl App {
             .get(org, id)
             .await?
             .ok_or_else(|| IdentityError::NotFound.into())
-    }
-
-    fn project_activity(
-        &self,
-        principal: &Principal,
-        org: OrgId,
-        subject: uuid::Uuid,
-        kind: &str,
-        action: &str,
-        at: Timestamp,
-    ) -> ActivityRecord {
-        let (actor_kind, actor_id) = principal.actor().parts();
-        ActivityRecord {
-            id: ActivityId::generate(self.clock.as_ref()),
-            org_id: org,
-            subject_kind: kind.to_owned(),
-            subject_id: subject,
-            actor_kind: actor_kind.to_owned(),
-            actor_id,
-            action: action.to_owned(),
-            field: None,
-            from_value: None,
-            to_value: None,
-            at,
-        }
-    }
-
-    /// One `changed` entry per changed field (a description's text is not repeated).
-    fn change_entries(
-        &self,
-        principal: &Principal,
-        org: OrgId,
-        subject: uuid::Uuid,
-        kind: &str,
-        changes: &[(&str, Option<String>, Option<String>)],
-        at: Timestamp,
-    ) -> Vec<ActivityRecord> {
-        changes
-            .iter()
-            .map(|(field, from, to)| {
-                let mut e = self.project_activity(principal, org, subject, kind, "changed", at);
-                e.field = Some((*field).to_owned());
-                if *field != "description" {
-                    e.from_value.clone_from(from);
-                    e.to_value.clone_from(to);
-                }
-                e
-            })
-            .collect()
     }
 
     async fn project_audit(
