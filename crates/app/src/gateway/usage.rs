@@ -10,6 +10,10 @@ use crate::identity::{IdentityError, Principal};
 /// The longest period one summary covers.
 pub const MAX_DAYS: i64 = 366;
 
+/// How long a summary waits for this process's queued usage records to be stored, so a
+/// call that already returned is counted (read-your-writes; the writer flushes every 50 ms).
+const READ_YOUR_WRITES: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn check_period(from: Timestamp, to: Timestamp) -> Result<(), GatewayError> {
     if to <= from {
         return Err(GatewayError::invalid("to", "`to` must be after `from`."));
@@ -46,6 +50,7 @@ impl Gateway {
             to,
             group,
         };
+        self.flush_usage(READ_YOUR_WRITES).await;
         Ok(self.inner.store.usage.summary(&query).await?)
     }
 
@@ -67,6 +72,7 @@ impl Gateway {
             to,
             group,
         };
+        self.flush_usage(READ_YOUR_WRITES).await;
         Ok(self.inner.store.usage.summary(&query).await?)
     }
 
