@@ -57,6 +57,8 @@ pub struct App {
     pub run_events: std::sync::Arc<tokio::sync::broadcast::Sender<runtime::Published>>,
     /// Wakes the runs worker when an approval is settled in this process.
     pub runs_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The largest document upload, in bytes.
+    pub document_max_bytes: usize,
     pub version: &'static str,
 }
 
@@ -89,6 +91,7 @@ impl App {
             notify_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             run_events: std::sync::Arc::new(tokio::sync::broadcast::channel(1024).0),
             runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            document_max_bytes: workspace::DEFAULT_DOCUMENT_MAX_BYTES,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -132,6 +135,12 @@ impl App {
     /// Sets how long approval requests wait for a decision (default one hour).
     pub fn with_approval_ttl(mut self, ttl: chrono::Duration) -> App {
         self.approval_ttl = ttl;
+        self
+    }
+
+    /// Sets the largest document upload (default 20 MiB).
+    pub fn with_document_max_bytes(mut self, bytes: usize) -> App {
+        self.document_max_bytes = bytes;
         self
     }
 

@@ -442,6 +442,7 @@ pub(crate) async fn boot(postgres: bool) -> Result<Booted, String> {
             }],
         }],
         default_model: Some("local/gpt-test".into()),
+        embedding_model: None,
     };
     let keyring = switchboard_app::secrets::Keyring::new(
         switchboard_app::secrets::MasterKey::generate(),

@@ -43,6 +43,25 @@ pub struct Config {
     pub notify: NotifyConfig,
     #[serde(default)]
     pub approvals: ApprovalsConfig,
+    #[serde(default)]
+    pub documents: DocumentsConfig,
+}
+
+/// The document library: `[documents] max_upload_bytes = 20971520` — the largest file one
+/// upload may carry.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsConfig {
+    #[serde(default = "defaults::document_max_upload_bytes")]
+    pub max_upload_bytes: usize,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        DocumentsConfig {
+            max_upload_bytes: defaults::document_max_upload_bytes(),
+        }
+    }
 }
 
 /// Approval requests: `[approvals] ttl_secs = 3600` — how long a request waits for a
@@ -78,13 +97,17 @@ impl NotifyConfig {
 }
 
 /// Model providers of the installation: `[[llm.providers]]` with `[[llm.providers.models]]`,
-/// and `llm.default_model`. API keys come from the environment (`api_key = "env:NAME"`);
+/// `llm.default_model` and `llm.embedding_model`. API keys come from the environment (`api_key = "env:NAME"`);
 /// organisations add their own providers in the console, sealed in the vault.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_model: Option<String>,
+    /// The model that turns text into vectors (the assistant's memory recalls by meaning
+    /// too when one is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_model: Option<String>,
     /// Lets organisations add providers on loopback/private addresses.
     #[serde(default)]
     pub org_providers_allow_private: bool,
@@ -96,6 +119,7 @@ impl LlmConfig {
     fn is_empty(&self) -> bool {
         self.providers.is_empty()
             && self.default_model.is_none()
+            && self.embedding_model.is_none()
             && !self.org_providers_allow_private
     }
 }
@@ -279,6 +303,9 @@ mod defaults {
     pub fn approval_ttl_secs() -> u64 {
         3600
     }
+    pub fn document_max_upload_bytes() -> usize {
+        20 * 1024 * 1024
+    }
     pub fn log_level() -> String {
         "info".to_owned()
     }
@@ -414,6 +441,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        path: "documents.max_upload_bytes",
+        env: &["SWITCHBOARD_DOCUMENTS_MAX_UPLOAD_BYTES"],
+        kind: Kind::Integer,
+        secret: false,
+    },
+    Key {
         path: "log.level",
         env: &["SWITCHBOARD_LOG_LEVEL"],
         kind: Kind::Text,
@@ -440,6 +473,12 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "llm.default_model",
         env: &["SWITCHBOARD_LLM_DEFAULT_MODEL"],
+        kind: Kind::Text,
+        secret: false,
+    },
+    Key {
+        path: "llm.embedding_model",
+        env: &["SWITCHBOARD_LLM_EMBEDDING_MODEL"],
         kind: Kind::Text,
         secret: false,
     },
@@ -650,6 +689,17 @@ impl Config {
             }
         };
         at_least("approvals.ttl_secs", self.approvals.ttl_secs, 60)?;
+        at_least(
+            "documents.max_upload_bytes",
+            self.documents.max_upload_bytes as u64,
+            1024,
+        )?;
+        if self.documents.max_upload_bytes > 1024 * 1024 * 1024 {
+            return Err(ConfigError(format!(
+                "{}: at most 1073741824 (1 GiB; files are kept in the database)",
+                name("documents.max_upload_bytes")
+            )));
+        }
         if self.approvals.ttl_secs > 30 * 24 * 3600 {
             return Err(ConfigError(format!(
                 "{}: at most 2592000 (30 days)",
@@ -765,6 +815,7 @@ impl Config {
         let mut catalog = Catalog {
             providers: Vec::new(),
             default_model: self.llm.default_model.clone(),
+            embedding_model: self.llm.embedding_model.clone(),
         };
         for p in &self.llm.providers {
             let at = |field: &str, message: &str| {

@@ -150,6 +150,10 @@ typed_id!(
     /// A fact the assistant remembers.
     MemoryId
 );
+typed_id!(
+    /// A document in an organisation's library.
+    DocumentId
+);
 
 #[cfg(test)]
 mod tests {

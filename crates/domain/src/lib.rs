@@ -15,8 +15,8 @@ pub mod workspace;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
     ActivityId, AgentId, ApiKeyId, ApprovalId, AuditEventId, CommentId, ConversationId, DeliveryId,
-    GatewayKeyId, InviteId, ItemId, MemoryId, MessageId, MilestoneId, OrgId, ProjectId, RunId,
-    SecretId, SessionId, UsageId, UserId, WebhookId,
+    DocumentId, GatewayKeyId, InviteId, ItemId, MemoryId, MessageId, MilestoneId, OrgId, ProjectId,
+    RunId, SecretId, SessionId, UsageId, UserId, WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};

@@ -199,6 +199,18 @@ impl FakeLlm {
     }
 
     fn take(&self, path: &str, headers: &HeaderMap, body: &Value) -> Script {
+        self.record(path, headers, body);
+        let scripted = self
+            .inner
+            .scripts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        scripted.unwrap_or_else(|| Script::text(format!("echo: {}", wire::last_user_text(body))))
+    }
+
+    /// Adds a request to the log.
+    fn record(&self, path: &str, headers: &HeaderMap, body: &Value) {
         let headers = headers
             .iter()
             .map(|(n, v)| {
@@ -217,13 +229,6 @@ impl FakeLlm {
                 headers,
                 body: body.clone(),
             });
-        let scripted = self
-            .inner
-            .scripts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front();
-        scripted.unwrap_or_else(|| Script::text(format!("echo: {}", wire::last_user_text(body))))
     }
 }
 
@@ -296,8 +301,69 @@ async fn models() -> Json<Value> {
     ]}))
 }
 
-/// Deterministic 8-dimensional vectors derived from the text.
-async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
+/// Words that mean the same to the fake embeddings model (the first of each group stands for
+/// all), so tests can tell recall by meaning from recall by words.
+const SYNONYMS: &[&[&str]] = &[
+    &["car", "cars", "vehicle", "vehicles", "automobile", "van"],
+    &[
+        "laptop",
+        "laptops",
+        "notebook",
+        "notebooks",
+        "computer",
+        "computers",
+        "pc",
+    ],
+    &[
+        "backup",
+        "backups",
+        "copy",
+        "copies",
+        "snapshot",
+        "snapshots",
+    ],
+    &["password", "passwords", "passphrase", "credential", "login"],
+    &["printer", "printers", "printing", "copier"],
+    &["boss", "manager", "director", "supervisor"],
+    &["holiday", "holidays", "vacation", "leave", "pto"],
+];
+
+/// Dimensions of the fake embeddings.
+pub const EMBEDDING_DIMENSIONS: usize = 1024;
+
+/// A deterministic "bag of meanings": each word (synonyms joined) adds to one of 1024
+/// dimensions; the vector is normalised. Texts sharing words or synonyms are close.
+pub fn fake_embedding(text: &str) -> Vec<f64> {
+    let mut vector = vec![0.0f64; EMBEDDING_DIMENSIONS];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+        .map(str::to_lowercase)
+    {
+        let canonical = SYNONYMS
+            .iter()
+            .find(|group| group.contains(&word.as_str()))
+            .map_or(word.as_str(), |group| group[0]);
+        let dimension = canonical.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) % EMBEDDING_DIMENSIONS as u64;
+        vector[usize::try_from(dimension).unwrap_or(0)] += 1.0;
+    }
+    let norm = vector.iter().map(|v| v * v).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        vector.iter_mut().for_each(|v| *v /= norm);
+    }
+    vector
+}
+
+/// Vectors from [`fake_embedding`], in the OpenAI wire format (recorded; scripts are for
+/// chat).
+async fn embeddings(
+    State(fake): State<FakeLlm>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    fake.record("/v1/embeddings", &headers, &body);
     let inputs: Vec<String> = match &body["input"] {
         Value::String(s) => vec![s.clone()],
         Value::Array(items) => items
@@ -309,15 +375,7 @@ async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
-        .map(|(i, text)| {
-            let vector: Vec<f64> = (0..8u8)
-                .map(|d| {
-                    let sum: u64 = text.bytes().map(|b| u64::from(b ^ d)).sum();
-                    f64::from(u32::try_from(sum % 1000).unwrap_or(0)) / 1000.0
-                })
-                .collect();
-            json!({"object": "embedding", "index": i, "embedding": vector})
-        })
+        .map(|(i, text)| json!({"object": "embedding", "index": i, "embedding": fake_embedding(text)}))
         .collect();
     let tokens: u64 = inputs.iter().map(|t| words(t)).sum();
     Json(json!({

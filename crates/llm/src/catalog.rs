@@ -58,6 +58,8 @@ pub enum CatalogError {
 pub struct Catalog {
     pub providers: Vec<Provider>,
     pub default_model: Option<String>,
+    /// The model that turns text into vectors (the assistant's memory), if any.
+    pub embedding_model: Option<String>,
 }
 
 impl Catalog {
@@ -106,6 +108,9 @@ impl Catalog {
         }
         if let Some(default) = &self.default_model {
             self.find(default)?;
+        }
+        if let Some(embedding) = &self.embedding_model {
+            self.find(embedding)?;
         }
         Ok(())
     }
@@ -215,6 +220,7 @@ mod tests {
                 provider("cloud", &[("gpt-test", &["local/gpt-test"])]),
             ],
             default_model: Some("local/gpt-test".into()),
+            embedding_model: None,
         }
     }
 
@@ -242,6 +248,7 @@ mod tests {
         }
         let no_default = Catalog {
             default_model: None,
+            embedding_model: None,
             ..catalog()
         };
         assert_eq!(

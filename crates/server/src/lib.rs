@@ -10,6 +10,7 @@ pub mod error;
 pub mod gateway;
 pub mod middleware;
 pub mod state;
+pub mod upload;
 pub mod web;
 
 use std::future::Future;
@@ -25,7 +26,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -69,6 +69,12 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
         openapi: Arc::new(spec),
         options: Arc::new(options.clone()),
     };
+    // Uploads may be larger than other bodies: the library's limit, with room for the
+    // multipart framing (the file itself is counted as it is read).
+    let limits = middleware::body_limit::Limits {
+        general: options.body_limit_bytes,
+        upload: state.app.document_max_bytes.saturating_add(64 * 1024),
+    };
     let routes = api
         .merge(web::router())
         .fallback(fallback)
@@ -76,7 +82,9 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
 
     let mut routes = routes
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
-        .layer(RequestBodyLimitLayer::new(options.body_limit_bytes))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            middleware::body_limit::limit(limits, request, next)
+        }))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,

@@ -119,6 +119,8 @@ pub struct OrgLlmSettings {
     pub default_model: Option<String>,
     /// The guard policy as JSON (`switchboard_guard::Policy`); `None` = the default policy.
     pub guard_policy: Option<String>,
+    /// The organisation's own embeddings model; `None` = the installation's (if any).
+    pub embedding_model: Option<String>,
 }
 
 /// A provider an organisation added.

@@ -15,6 +15,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth_state;
 pub mod conversations;
+pub mod documents;
 mod error;
 pub mod gateway;
 pub mod invites;
@@ -46,6 +47,7 @@ pub use api_keys::{ApiKeyRecord, ApiKeyRepo};
 pub use audit::{AuditFilter, AuditRecord, AuditRepo, ChainHead, LinkHasher};
 pub use auth_state::{AuthStateRepo, SetupCodeRecord, SsoLoginRecord, SsoSignup};
 pub use conversations::{ConversationRecord, ConversationRepo, MessageRecord};
+pub use documents::{DocumentHit, DocumentQuery, DocumentRecord, DocumentRepo};
 pub use error::StoreError;
 pub use gateway::{
     GatewayKeyRecord, GatewayKeyRepo, LlmSettingsRepo, OrgLlmSettings, OrgProviderRecord,
@@ -174,6 +176,7 @@ pub struct Store {
     pub items: Arc<dyn workspace::WorkItemRepo>,
     pub projects: Arc<dyn projects::ProjectRepo>,
     pub memory: Arc<dyn memory::MemoryRepo>,
+    pub documents: Arc<dyn documents::DocumentRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -51,4 +51,20 @@ pub trait MemoryRepo: Send + Sync {
     ) -> Result<Vec<MemoryHit>, StoreError>;
     /// Forgets a memory; `NotFound` if it is not there.
     async fn forget(&self, org: OrgId, id: MemoryId) -> Result<(), StoreError>;
+    /// Keeps a memory's vector from embeddings model `model` (little-endian f32s).
+    async fn set_embedding(
+        &self,
+        org: OrgId,
+        id: MemoryId,
+        model: &str,
+        vector: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` memories of these scopes with a vector from `model`, newest first.
+    async fn with_embeddings(
+        &self,
+        org: OrgId,
+        scopes: &[String],
+        model: &str,
+        limit: u32,
+    ) -> Result<Vec<(MemoryRecord, Vec<u8>)>, StoreError>;
 }

@@ -579,12 +579,49 @@ impl Gateway {
         &self,
         bearer: &str,
         model: &str,
-        mut input: Vec<String>,
+        input: Vec<String>,
         started: Instant,
     ) -> Result<EmbedReply, GatewayError> {
-        let (mut meter, route_ids) = self
+        let (meter, route_ids) = self
             .admit(bearer, model, "embeddings", false, started)
             .await?;
+        self.embed_metered(meter, &route_ids, input).await
+    }
+
+    /// Embeddings the hub asks for itself (the assistant's memory) with the organisation's
+    /// embeddings model, accounted and audited like any call; `None` when the organisation
+    /// has no embeddings model.
+    pub async fn embed_for(
+        &self,
+        org: OrgId,
+        user: Option<UserId>,
+        actor: Actor,
+        input: Vec<String>,
+    ) -> Result<Option<EmbedReply>, GatewayError> {
+        let started = Instant::now();
+        let models = self.org_models(org).await?;
+        let Some(model) = models.catalog.embedding_model.clone() else {
+            return Ok(None);
+        };
+        let (meter, route_ids) = self.open_meter(
+            None,
+            (org, user, actor),
+            models,
+            &model,
+            "embeddings",
+            false,
+            started,
+        )?;
+        self.embed_metered(meter, &route_ids, input).await.map(Some)
+    }
+
+    /// The guard on every input, then the first route's provider.
+    async fn embed_metered(
+        &self,
+        mut meter: Meter,
+        route_ids: &[String],
+        mut input: Vec<String>,
+    ) -> Result<EmbedReply, GatewayError> {
         let policy = meter.models.policy.clone();
         let mut placeholders = Placeholders::new();
         for text in &mut input {
@@ -598,7 +635,7 @@ impl Gateway {
             .first()
             .and_then(|id| models.catalog.find(id).ok())
         else {
-            let e = GatewayError::ModelNotFound(format!("unknown model `{model}`"));
+            let e = GatewayError::ModelNotFound(format!("unknown model `{}`", meter.model));
             meter.finish(e.status());
             return Err(e);
         };

@@ -118,6 +118,10 @@ pub struct ModelSettingsView {
     pub default_model: Option<String>,
     /// The default that applies (the organisation's, else the installation's).
     pub effective_default_model: Option<String>,
+    /// The organisation's own embeddings model, if set.
+    pub embedding_model: Option<String>,
+    /// The embeddings model that applies (memory recalls by meaning only with one).
+    pub effective_embedding_model: Option<String>,
     pub guard_policy: Policy,
     pub providers: Vec<ProviderView>,
 }
@@ -128,6 +132,8 @@ pub struct SettingsChange {
     /// `Some(None)` clears the organisation's default (the installation's applies).
     pub default_model: Option<Option<String>>,
     pub guard_policy: Option<Policy>,
+    /// `Some(None)` clears the organisation's embeddings model.
+    pub embedding_model: Option<Option<String>>,
 }
 
 fn model_from(price: &ModelPrice) -> Model {
@@ -168,6 +174,9 @@ impl Gateway {
         }
         if let Some(default) = settings.default_model {
             catalog.default_model = Some(default);
+        }
+        if let Some(embedding) = settings.embedding_model {
+            catalog.embedding_model = Some(embedding);
         }
         let policy = match settings.guard_policy.as_deref() {
             Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
@@ -251,6 +260,8 @@ impl Gateway {
         Ok(ModelSettingsView {
             default_model: settings.default_model,
             effective_default_model: models.catalog.default_model.clone(),
+            embedding_model: settings.embedding_model,
+            effective_embedding_model: models.catalog.embedding_model.clone(),
             guard_policy: models.policy.clone(),
             providers,
         })
@@ -277,6 +288,18 @@ impl Gateway {
             }
             settings.default_model = default;
         }
+        if let Some(embedding) = change.embedding_model {
+            if let Some(id) = &embedding {
+                let models = self.org_models(org).await?;
+                if models.catalog.find(id).is_err() {
+                    return Err(GatewayError::invalid(
+                        "embedding_model",
+                        format!("`{id}` is not a model of this organisation."),
+                    ));
+                }
+            }
+            settings.embedding_model = embedding;
+        }
         if let Some(policy) = &change.guard_policy {
             settings.guard_policy = Some(
                 serde_json::to_string(policy).map_err(|e| GatewayError::Internal(e.to_string()))?,
@@ -290,6 +313,7 @@ impl Gateway {
             None,
             json!({
                 "default_model": settings.default_model,
+                "embedding_model": settings.embedding_model,
                 "guard_policy_changed": change.guard_policy.is_some(),
             }),
         )
@@ -434,14 +458,23 @@ impl Gateway {
         if let Some(secret) = removed.api_key_secret {
             self.inner.store.secrets.delete(secret).await?;
         }
-        // A default model of the removed provider no longer exists.
+        // A default or embeddings model of the removed provider no longer exists.
         let mut settings = self.inner.store.llm_settings.settings(org).await?;
-        if settings
-            .default_model
-            .as_deref()
-            .is_some_and(|m| m.split_once('/').is_some_and(|(p, _)| p == name))
-        {
+        let of_removed = |m: &Option<String>| {
+            m.as_deref()
+                .is_some_and(|m| m.split_once('/').is_some_and(|(p, _)| p == name))
+        };
+        let (default_gone, embedding_gone) = (
+            of_removed(&settings.default_model),
+            of_removed(&settings.embedding_model),
+        );
+        if default_gone {
             settings.default_model = None;
+        }
+        if embedding_gone {
+            settings.embedding_model = None;
+        }
+        if default_gone || embedding_gone {
             self.save_settings(org, &settings).await?;
         }
         self.inner.models.forget(org);

@@ -1,7 +1,9 @@
 //! The assistant's memory (DESIGN 4.8): facts it may remember, recall and forget, for the
 //! whole organisation or for one person. The same fact is kept once per scope (by a hash of
 //! its normalised text); text in which the guard finds a credential is refused; recall is by
-//! full text, ranked, over the organisation's facts and the caller's own.
+//! full text, ranked, over the organisation's facts and the caller's own — and, when the
+//! organisation has an embeddings model, also by cosine similarity of stored vectors, the two
+//! rankings merged by reciprocal rank fusion (`rrf`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -16,6 +18,14 @@ use crate::App;
 
 const MAX_CONTENT: usize = 2_000;
 const MAX_RESULTS: u32 = 50;
+/// How many candidates each ranking gives the fusion.
+const CANDIDATES: u32 = 50;
+/// The most stored vectors one recall compares (newest first).
+const MAX_COMPARED: u32 = 10_000;
+/// Below this cosine similarity a fact does not count as meaning the same.
+pub const MIN_SIMILARITY: f64 = 0.25;
+/// The `k` of reciprocal rank fusion: score = Σ 1 / (k + rank).
+const RRF_K: f64 = 60.0;
 /// The scope key of organisation-wide facts (a person's is their user id).
 const ORG: &str = "org";
 
@@ -38,6 +48,9 @@ pub struct MemoryView {
     /// Rank in a search (higher is better).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// In a search: what found it — `words`, `meaning` or both.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched_by: Vec<&'static str>,
 }
 
 /// What `remember` did.
@@ -61,7 +74,60 @@ fn view(m: &MemoryRecord, score: Option<f64>) -> MemoryView {
         .to_owned(),
         created_at: m.created_at.to_rfc3339(),
         score,
+        matched_by: Vec::new(),
     }
+}
+
+/// A vector as stored: little-endian f32s.
+fn vector_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn vector_from(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Cosine similarity; 0 for vectors of different length or no length.
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() || a.is_empty() {
+        return 0.0;
+    }
+    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(*x), f64::from(*y));
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
+}
+
+/// Reciprocal rank fusion of rankings (best first): each item scores Σ 1 / (k + rank), rank
+/// from 1; ties keep the order of first appearance. Returns ids with their scores and which
+/// rankings (by index) found them.
+fn rrf<T: Clone + PartialEq>(rankings: &[Vec<T>]) -> Vec<(T, f64, Vec<usize>)> {
+    let mut fused: Vec<(T, f64, Vec<usize>)> = Vec::new();
+    for (which, ranking) in rankings.iter().enumerate() {
+        for (i, item) in ranking.iter().enumerate() {
+            let add = 1.0 / (RRF_K + (i + 1) as f64);
+            match fused.iter_mut().find(|(t, _, _)| t == item) {
+                Some((_, score, by)) => {
+                    *score += add;
+                    by.push(which);
+                }
+                None => fused.push((item.clone(), add, vec![which])),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> WorkspaceError {
@@ -157,6 +223,14 @@ impl App {
         if new {
             self.memory_audit(principal, &stored, "memory.remembered")
                 .await?;
+            // Kept without a vector if there is no embeddings model or it fails: found by
+            // words alone.
+            if let Some((model, vector)) = self.embedding(principal, org, &stored.content).await {
+                self.store
+                    .memory
+                    .set_embedding(org, stored.id, &model, &vector_bytes(&vector))
+                    .await?;
+            }
         }
         Ok(Remembered {
             memory: view(&stored, None),
@@ -177,15 +251,93 @@ impl App {
             return Err(invalid("q", "`q` must be 1–500 characters."));
         }
         let limit = limit.unwrap_or(10).clamp(1, MAX_RESULTS);
-        let hits = self
+        let scopes = Self::memory_scopes(principal);
+        let by_words = self
             .store
             .memory
-            .search(org, &Self::memory_scopes(principal), &[q.to_owned()], limit)
+            .search(org, &scopes, &[q.to_owned()], CANDIDATES.max(limit))
             .await?;
-        Ok(hits
+        let by_meaning = match self.embedding(principal, org, q).await {
+            Some((model, query)) => {
+                let stored = self
+                    .store
+                    .memory
+                    .with_embeddings(org, &scopes, &model, MAX_COMPARED)
+                    .await?;
+                let mut scored: Vec<(MemoryRecord, f64)> = stored
+                    .into_iter()
+                    .map(|(m, bytes)| {
+                        let similarity = cosine(&query, &vector_from(&bytes));
+                        (m, similarity)
+                    })
+                    .filter(|(_, similarity)| *similarity >= MIN_SIMILARITY)
+                    .collect();
+                scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+                scored.truncate(CANDIDATES as usize);
+                scored
+            }
+            None => Vec::new(),
+        };
+        if by_meaning.is_empty() {
+            return Ok(by_words
+                .iter()
+                .take(limit as usize)
+                .map(|h| {
+                    let mut v = view(&h.memory, Some(h.score));
+                    v.matched_by = vec!["words"];
+                    v
+                })
+                .collect());
+        }
+        let records: Vec<MemoryRecord> = by_words
             .iter()
-            .map(|h| view(&h.memory, Some(h.score)))
+            .map(|h| h.memory.clone())
+            .chain(by_meaning.iter().map(|(m, _)| m.clone()))
+            .collect();
+        let rankings = [
+            by_words.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+            by_meaning.iter().map(|(m, _)| m.id).collect::<Vec<_>>(),
+        ];
+        Ok(rrf(&rankings)
+            .into_iter()
+            .take(limit as usize)
+            .filter_map(|(id, score, by)| {
+                let m = records.iter().find(|m| m.id == id)?;
+                let mut v = view(m, Some(score));
+                v.matched_by = by.iter().map(|i| ["words", "meaning"][*i]).collect();
+                Some(v)
+            })
             .collect())
+    }
+
+    /// The vector of `text` from the organisation's embeddings model, with the model's id;
+    /// `None` without a model or when the call fails (logged: recall falls back to words).
+    async fn embedding(
+        &self,
+        principal: &Principal,
+        org: switchboard_domain::OrgId,
+        text: &str,
+    ) -> Option<(String, Vec<f32>)> {
+        let reply = self
+            .gateway
+            .embed_for(
+                org,
+                principal.user_id(),
+                principal.actor(),
+                vec![text.to_owned()],
+            )
+            .await;
+        match reply {
+            Ok(Some(reply)) => {
+                let model = reply.model;
+                reply.vectors.into_iter().next().map(|v| (model, v))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "memory embedding failed; recall by words only");
+                None
+            }
+        }
     }
 
     /// The facts the caller can see, newest first.
@@ -248,6 +400,37 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectors_round_trip_and_compare_by_angle() {
+        let v = [0.5f32, -1.25, 3.0];
+        assert_eq!(vector_from(&vector_bytes(&v)), v);
+        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-9);
+        assert!(cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-9);
+        assert_eq!(
+            cosine(&[1.0], &[1.0, 2.0]),
+            0.0,
+            "different models' vectors never match"
+        );
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 2.0]), 0.0);
+    }
+
+    #[test]
+    fn fusion_rewards_what_both_rankings_found() {
+        let words = vec!["a", "b", "c"];
+        let meaning = vec!["d", "b"];
+        let fused = rrf(&[words, meaning]);
+        let order: Vec<&str> = fused.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(
+            order,
+            ["b", "a", "d", "c"],
+            "b is in both; a and d lead their lists"
+        );
+        assert_eq!(fused[0].2, [0, 1]);
+        let expected = 1.0 / 62.0 + 1.0 / 62.0;
+        assert!((fused[0].1 - expected).abs() < 1e-12);
+        assert!((fused[1].1 - fused[2].1).abs() < 1e-12, "first places tie");
+    }
 
     #[test]
     fn case_and_spacing_do_not_make_a_new_fact() {

@@ -102,7 +102,13 @@ const SPECIALISTS: &[Builtin] = &[
         description: "Finding and quoting the organisation's documents.",
         instructions: "You are the Documents specialist of Switchboard. You find the \
             organisation's documents and answer from them, naming the document you quote.",
-        tools: &["documents.*", "workspace.search_documents"],
+        tools: &[
+            "workspace.search_documents",
+            "workspace.list_documents",
+            "workspace.read_document",
+            "workspace.create_document",
+            "workspace.tag_document",
+        ],
     },
     Builtin {
         slug: "workflows",

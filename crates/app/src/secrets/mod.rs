@@ -167,10 +167,23 @@ impl Secrets {
         purpose: &str,
         plaintext: &[u8],
     ) -> Result<SecretId, SecretsError> {
+        let record = self.sealed_record(org, purpose, plaintext)?;
+        self.store.secrets.insert(&record).await?;
+        Ok(record.id)
+    }
+
+    /// Seals `plaintext` into a new record without storing it, for a repository that writes
+    /// it together with what refers to it (one transaction). Opens with [`Secrets::open`].
+    pub fn sealed_record(
+        &self,
+        org: Option<OrgId>,
+        purpose: &str,
+        plaintext: &[u8],
+    ) -> Result<SealedRecord, SecretsError> {
         let id = SecretId::generate(self.clock.as_ref());
         let now = self.clock.now();
         let envelope = self.seal_envelope(id, org, purpose, plaintext)?;
-        let record = SealedRecord {
+        Ok(SealedRecord {
             id,
             org_id: org,
             purpose: purpose.to_owned(),
@@ -180,9 +193,7 @@ impl Secrets {
             ciphertext: envelope.ciphertext,
             created_at: now,
             updated_at: now,
-        };
-        self.store.secrets.insert(&record).await?;
-        Ok(id)
+        })
     }
 
     /// Opens a secret. The caller states the organisation and purpose it expects; a secret of

@@ -8,6 +8,7 @@
 //! the guarded arguments are written to the audit log, whatever the outcome.
 
 pub mod approvals;
+mod documents;
 mod memory;
 pub mod schema;
 mod system;
@@ -123,6 +124,7 @@ impl Default for Registry {
         let mut tools = system::tools();
         tools.extend(workspace::tools());
         tools.extend(memory::tools());
+        tools.extend(documents::tools());
         Registry { tools }
     }
 }

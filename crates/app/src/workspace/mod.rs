@@ -2,9 +2,16 @@
 //! (`items.rs`). People use it through the API and console, the assistant through the
 //! `workspace.*` tools (`crate::tools::workspace`) — the same services, the same rules.
 
+mod documents;
+pub mod extract;
 mod items;
 mod projects;
 mod triage;
+
+pub use documents::{
+    parse_tags, DocumentDetail, DocumentListQuery, DocumentPage, DocumentView, Download, SearchHit,
+    Snippet, Upload, DEFAULT_DOCUMENT_MAX_BYTES,
+};
 
 pub use projects::{
     MilestoneInput, MilestonePatch, MilestoneView, ProjectDetail, ProjectInput, ProjectPage,

@@ -216,6 +216,7 @@ async fn a_failing_model_falls_back_to_the_next_route_but_not_on_client_errors()
             },
         ],
         default_model: Some("local/gpt-test".into()),
+        embedding_model: None,
     };
     catalog.validate().unwrap();
     let routes = catalog.routes("default").unwrap();

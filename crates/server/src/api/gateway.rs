@@ -350,6 +350,10 @@ pub async fn platform_usage(
 pub struct ModelSettingsBody {
     default_model: Option<String>,
     effective_default_model: Option<String>,
+    /// The organisation's own embeddings model (memory recalls by meaning with one).
+    embedding_model: Option<String>,
+    /// The embeddings model that applies (the organisation's, else the installation's).
+    effective_embedding_model: Option<String>,
     /// `{"actions": {"<kind>": "redact|mask|block|flag|off"}, "restore_in_answers": bool}`.
     #[schema(value_type = Object)]
     guard_policy: serde_json::Value,
@@ -361,6 +365,8 @@ fn settings_body(view: ModelSettingsView) -> ModelSettingsBody {
     ModelSettingsBody {
         default_model: view.default_model,
         effective_default_model: view.effective_default_model,
+        embedding_model: view.embedding_model,
+        effective_embedding_model: view.effective_embedding_model,
         guard_policy: serde_json::to_value(&view.guard_policy).unwrap_or_default(),
         providers: view
             .providers
@@ -393,6 +399,10 @@ pub struct UpdateSettingsBody {
     /// The guard policy (see GET); leave out to keep it.
     #[schema(value_type = Option<Object>)]
     guard_policy: Option<switchboard_app::gateway::models::GuardPolicy>,
+    /// An embeddings model id, or null to use the installation's (if any).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    embedding_model: Option<Option<String>>,
 }
 
 fn double_option<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
@@ -402,7 +412,7 @@ where
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// Changes the organisation's default model and/or guard policy.
+/// Changes the organisation's default model, embeddings model and/or guard policy.
 #[utoipa::path(put, path = "/api/v1/llm/settings", tag = "gateway", request_body = UpdateSettingsBody,
     responses((status = 200, description = "The settings now", body = ModelSettingsBody),
               (status = 400, description = "Unknown model or bad policy", body = ErrorBody),
@@ -419,6 +429,7 @@ pub async fn update_settings(
             SettingsChange {
                 default_model: body.default_model,
                 guard_policy: body.guard_policy,
+                embedding_model: body.embedding_model,
             },
         )
         .await?;

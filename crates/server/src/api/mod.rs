@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod conversations;
+pub mod documents;
 pub mod gateway;
 pub mod health;
 mod json;
@@ -22,9 +23,10 @@ pub mod workspace;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::Json;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
@@ -49,7 +51,7 @@ use crate::state::AppState;
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
         (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
         (name = "assistant", description = "Agents, conversations and runs of the assistant"),
-        (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity; the assistant's memory")
+        (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity; documents with full-text search; the assistant's memory")
     )
 )]
 struct ApiDoc;
@@ -136,6 +138,14 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(workspace::requests::comment))
         .routes(routes!(workspace::dashboard))
+        .routes(routes!(documents::upload, documents::list).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(documents::search))
+        .routes(routes!(
+            documents::get,
+            documents::update,
+            documents::delete
+        ))
+        .routes(routes!(documents::content))
         .routes(routes!(memory::remember, memory::list))
         .routes(routes!(memory::search))
         .routes(routes!(memory::forget))

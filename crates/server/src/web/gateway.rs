@@ -273,6 +273,8 @@ struct ModelsPage {
     models: Vec<String>,
     default_model: Option<String>,
     effective_default: Option<String>,
+    embedding_model: Option<String>,
+    effective_embedding: Option<String>,
     guard: Vec<GuardRow>,
     actions: Vec<&'static str>,
     restore_in_answers: bool,
@@ -281,6 +283,9 @@ struct ModelsPage {
 impl ModelsPage {
     fn is_default(&self, model: &str) -> bool {
         self.default_model.as_deref() == Some(model)
+    }
+    fn is_embedding(&self, model: &str) -> bool {
+        self.embedding_model.as_deref() == Some(model)
     }
 }
 
@@ -299,6 +304,8 @@ pub async fn models_page(
         models: model_ids(&view.providers),
         default_model: view.default_model,
         effective_default: view.effective_default_model,
+        embedding_model: view.embedding_model,
+        effective_embedding: view.effective_embedding_model,
         guard: GuardKind::ALL
             .iter()
             .map(|k| GuardRow {
@@ -325,17 +332,44 @@ pub async fn models_default(
     let chosen = fields.get("default_model").trim();
     let change = SettingsChange {
         default_model: Some(Some(chosen.to_owned()).filter(|m| !m.is_empty())),
-        guard_policy: None,
+        ..SettingsChange::default()
     };
+    save_settings(&state, &user, change, "The default model is saved.").await
+}
+
+/// Applies a change to the organisation's model settings; back to `/models` with `saved`.
+async fn save_settings(
+    state: &AppState,
+    user: &ConsoleUser,
+    change: SettingsChange,
+    saved: &str,
+) -> Response {
     match state
         .app
         .gateway
         .update_model_settings(user.principal(), change)
         .await
     {
-        Ok(()) => redirect_with("/models", FlashKind::Success, "The default model is saved."),
+        Ok(()) => redirect_with("/models", FlashKind::Success, saved),
         Err(e) => gateway_refused(e, "/models"),
     }
+}
+
+pub async fn models_embedding(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(fields);
+    if let Err(page) = check_csrf(&user, &fields) {
+        return page;
+    }
+    let chosen = fields.get("embedding_model").trim();
+    let change = SettingsChange {
+        embedding_model: Some(Some(chosen.to_owned()).filter(|m| !m.is_empty())),
+        ..SettingsChange::default()
+    };
+    save_settings(&state, &user, change, "The embeddings model is saved.").await
 }
 
 fn guard_policy(fields: &Fields) -> Result<GuardPolicy, String> {
@@ -364,18 +398,10 @@ pub async fn models_guard(
         Err(message) => return redirect_with("/models", FlashKind::Error, message),
     };
     let change = SettingsChange {
-        default_model: None,
         guard_policy: Some(policy),
+        ..SettingsChange::default()
     };
-    match state
-        .app
-        .gateway
-        .update_model_settings(user.principal(), change)
-        .await
-    {
-        Ok(()) => redirect_with("/models", FlashKind::Success, "The guard policy is saved."),
-        Err(e) => gateway_refused(e, "/models"),
-    }
+    save_settings(&state, &user, change, "The guard policy is saved.").await
 }
 
 /// Models typed one per line: `name [input-price [output-price]]`, prices in USD per

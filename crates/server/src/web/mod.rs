@@ -15,6 +15,7 @@ mod audit;
 pub mod charts;
 mod chat;
 pub mod console;
+mod documents;
 pub mod flash;
 mod gateway;
 mod memory;
@@ -78,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/models", get(gateway::models_page))
         .route("/models/default", post(gateway::models_default))
         .route("/models/guard", post(gateway::models_guard))
+        .route("/models/embedding", post(gateway::models_embedding))
         .route("/models/providers", post(gateway::providers_save))
         .route(
             "/models/providers/{name}/delete",
@@ -101,6 +103,16 @@ pub fn router() -> Router<AppState> {
             "/requests",
             workspace::routes(switchboard_domain::ItemKind::Request),
         )
+        .route(
+            "/documents",
+            get(documents::list)
+                .post(documents::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/documents/{id}", get(documents::detail))
+        .route("/documents/{id}/download", get(documents::download))
+        .route("/documents/{id}/tags", post(documents::tags))
+        .route("/documents/{id}/delete", post(documents::delete))
         .route("/memory", get(memory::page).post(memory::remember))
         .route("/memory/{id}/forget", post(memory::forget))
         .route("/projects", get(projects::list).post(projects::create))
@@ -128,6 +140,7 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/tickets", "Tickets", console::Sees::Members),
     ("/requests", "Requests", console::Sees::Members),
     ("/projects", "Projects", console::Sees::Members),
+    ("/documents", "Documents", console::Sees::Members),
     ("/memory", "Memory", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),

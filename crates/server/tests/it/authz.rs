@@ -105,6 +105,15 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("patch", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(1),
         ("delete", "/api/v1/tickets/{id}" | "/api/v1/requests/{id}") => Tenant(2),
         ("get", "/api/v1/projects" | "/api/v1/projects/{id}") => Tenant(0),
+        (
+            "get",
+            "/api/v1/documents"
+            | "/api/v1/documents/search"
+            | "/api/v1/documents/{id}"
+            | "/api/v1/documents/{id}/content",
+        ) => Tenant(0),
+        ("post", "/api/v1/documents") | ("patch", "/api/v1/documents/{id}") => Tenant(1),
+        ("delete", "/api/v1/documents/{id}") => Tenant(2),
         // With the bodies below: an organisation-wide fact (members and up), forgotten by
         // admins (a person's own facts are any member's; tested in workspace.rs).
         ("get", "/api/v1/memory" | "/api/v1/memory/search") => Tenant(0),
@@ -374,6 +383,19 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{fact}");
+    let (status, document) = server
+        .upload(
+            &owner,
+            "/api/v1/documents",
+            &[crate::harness::Part::File {
+                field: "file",
+                name: "matrix.txt",
+                content_type: "text/plain",
+                bytes: b"Matrix document",
+            }],
+        )
+        .await;
+    assert_eq!(status, 201, "{document}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -401,6 +423,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         ("request", request["id"].as_str().unwrap().to_owned()),
         ("project", project_id),
         ("memory", fact["id"].as_str().unwrap().to_owned()),
+        ("document", document["id"].as_str().unwrap().to_owned()),
         (
             "{milestone_id}",
             milestone["id"].as_str().unwrap().to_owned(),
@@ -517,6 +540,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("patch", "/api/v1/projects/{id}") => json!({"name": "Renamed"}),
         ("post", "/api/v1/projects/{id}/milestones") => json!({"title": "Matrix"}),
         ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
+        ("patch", "/api/v1/documents/{id}") => json!({"tags": "matrix"}),
         _ => return None,
     })
 }
@@ -542,6 +566,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/requests/") => "request",
                 ("{id}", _, _) if path.contains("/projects/") => "project",
                 ("{id}", _, _) if path.contains("/memory/") => "memory",
+                ("{id}", _, _) if path.contains("/documents/") => "document",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

@@ -40,6 +40,7 @@ fn catalog(base: &str) -> Catalog {
             },
         ],
         default_model: Some("local/gpt-test".into()),
+        embedding_model: None,
     }
 }
 

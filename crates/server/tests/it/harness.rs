@@ -268,3 +268,81 @@ impl TestServer {
         self.join(body["url"].as_str().unwrap(), email).await
     }
 }
+
+/// One part of a multipart form: a text field, or a file with its name and type.
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File {
+        field: &'a str,
+        name: &'a str,
+        content_type: &'a str,
+        bytes: &'a [u8],
+    },
+}
+
+impl TestServer {
+    /// Posts a multipart form as `caller`; returns the status and the JSON body.
+    pub async fn upload(
+        &self,
+        caller: &Caller,
+        path: &str,
+        parts: &[Part<'_>],
+    ) -> (u16, serde_json::Value) {
+        let boundary = "----switchboard-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match part {
+                Part::Text(name, value) => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
+                Part::File {
+                    field,
+                    name,
+                    content_type,
+                    bytes,
+                } => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                             Content-Type: {content_type}\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    body.extend_from_slice(bytes);
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(session) = &caller.session {
+            request = request.header("cookie", format!("sb_session={session}"));
+        }
+        if let Some(csrf) = &caller.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(key) = &caller.bearer {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}

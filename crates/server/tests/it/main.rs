@@ -13,6 +13,7 @@ mod harness;
 mod api_docs;
 mod authz;
 mod console;
+mod documents;
 mod errors;
 mod fake_idp;
 mod gateway;

@@ -78,6 +78,7 @@ fn catalog(base: &str) -> Catalog {
             },
         ],
         default_model: Some("local/gpt-test".into()),
+        embedding_model: None,
     }
 }
 
@@ -703,5 +704,65 @@ runtime_tests! {
         assert_eq!(requests["items"][0]["title"], "Replace the VPN router");
         assert_eq!(requests["items"][0]["priority"], "high");
         assert_eq!(requests["items"][0]["created_by"]["kind"], "user", "filed as the person who asked");
+    }
+
+    async fn memory_recalls_by_meaning_once_an_embeddings_model_is_set(rt: Rt) {
+        let server = &rt.server;
+        let owner = &rt.owner;
+        let remember = |content: &str| {
+            let body = json!({"content": content, "scope": "organization"});
+            async move { server.send(owner, Method::POST, "/api/v1/memory", Some(body)).await }
+        };
+        let recall = |q: &str| {
+            let path = format!("/api/v1/memory/search?q={}", q.replace(' ', "+"));
+            async move { server.send(owner, Method::GET, &path, None).await.1 }
+        };
+        let contents = |found: &Value| -> Vec<String> {
+            found["results"].as_array().unwrap().iter().map(|r| r["content"].as_str().unwrap().to_owned()).collect()
+        };
+        // Without an embeddings model: words only, and no embeddings call is made.
+        assert_eq!(remember("The company car is a blue Skoda").await.0, 201);
+        assert!(contents(&recall("vehicle").await).is_empty());
+        assert!(!rt.fake.requests().iter().any(|r| r.path.ends_with("/embeddings")));
+
+        // An admin sets one; facts remembered from now on get a vector.
+        let (status, settings) = server.send(&rt.owner, Method::PUT, "/api/v1/llm/settings",
+            Some(json!({"embedding_model": "local/nope"}))).await;
+        assert_eq!((status, settings["error"]["details"]["field"].as_str()), (400, Some("embedding_model")), "{settings}");
+        let (status, settings) = server.send(&rt.owner, Method::PUT, "/api/v1/llm/settings",
+            Some(json!({"embedding_model": "local/gpt-test"}))).await;
+        assert_eq!((status, settings["effective_embedding_model"].as_str()), (200, Some("local/gpt-test")), "{settings}");
+        assert_eq!(remember("Our delivery van is parked behind the warehouse").await.0, 201);
+        assert_eq!(remember("Ada's notebook is a ThinkPad X1 Carbon").await.0, 201);
+        assert_eq!(remember("Invoices are approved by the finance team on Fridays").await.0, 201);
+
+        // A word in none of them finds the van by meaning (the car fact has no vector).
+        let found = recall("which vehicle").await;
+        assert_eq!(contents(&found), ["Our delivery van is parked behind the warehouse"], "{found}");
+        assert_eq!(found["results"][0]["matched_by"], json!(["meaning"]));
+        // Found both ways ranks first; words alone still count.
+        let found = recall("laptop ThinkPad").await;
+        assert_eq!(contents(&found)[0], "Ada's notebook is a ThinkPad X1 Carbon", "{found}");
+        assert_eq!(found["results"][0]["matched_by"], json!(["words", "meaning"]));
+        let found = recall("Skoda").await;
+        assert_eq!(contents(&found), ["The company car is a blue Skoda"]);
+        assert_eq!(found["results"][0]["matched_by"], json!(["words"]));
+        // Each embeddings call is accounted like any model call.
+        let embedded = rt.fake.requests().iter().filter(|r| r.path.ends_with("/embeddings")).count();
+        assert_eq!(embedded, 6, "three facts and three recalls");
+        rt.server.app.gateway.flush_usage(Duration::from_secs(5)).await;
+        let (_, usage) = server.send(&rt.owner, Method::GET, "/api/v1/usage?group_by=model", None).await;
+        assert!(usage.to_string().contains("local/gpt-test"), "{usage}");
+
+        // A model that cannot embed: remembering still works, recall falls back to words.
+        let (status, _) = server.send(&rt.owner, Method::PUT, "/api/v1/llm/settings",
+            Some(json!({"embedding_model": "anth/claude-test"}))).await;
+        assert_eq!(status, 200);
+        assert_eq!(remember("The van keys hang in reception").await.0, 201);
+        let found = recall("van").await;
+        assert_eq!(contents(&found).len(), 2, "by words: {found}");
+        let (status, settings) = server.send(&rt.owner, Method::PUT, "/api/v1/llm/settings",
+            Some(json!({"embedding_model": null}))).await;
+        assert_eq!((status, settings["effective_embedding_model"].clone()), (200, Value::Null));
     }
 }

@@ -122,6 +122,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         items: db.clone(),
         projects: db.clone(),
         memory: db.clone(),
+        documents: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -145,6 +146,18 @@ crate::sql::conversations::conversation_repo!(PgDb);
 crate::sql::runs::run_repo!(PgDb);
 crate::sql::workspace::work_item_repo!(PgDb);
 crate::sql::projects::project_repo!(PgDb);
+crate::sql::documents::document_repo!(
+    PgDb,
+    "WITH hits AS (SELECT d.id, ts_rank(d.search, to_tsquery('english', $2), 1)::float8 AS score \
+     FROM documents d WHERE d.org_id = $1 AND d.search @@ to_tsquery('english', $2) \
+     AND ($3::text IS NULL OR d.tags LIKE $3 ESCAPE '\\') \
+     ORDER BY score DESC, d.created_at DESC LIMIT {limit}) \
+     SELECT {columns}, h.score, ts_headline('english', d.body, to_tsquery('english', $2), \
+     'StartSel=\u{27E6}, StopSel=\u{27E7}, MaxWords=30, MinWords=12, MaxFragments=2, \
+     FragmentDelimiter=\" … \"') AS snippet \
+     FROM hits h JOIN documents d ON d.id = h.id ORDER BY h.score DESC, d.created_at DESC",
+    tsquery
+);
 crate::sql::memory::memory_repo!(
     PgDb,
     "ts_rank(m.search, to_tsquery('english', $2))::float8 AS score FROM memories m \

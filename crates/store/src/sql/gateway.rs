@@ -448,17 +448,22 @@ macro_rules! gateway_repos {
                 &self,
                 org: switchboard_domain::OrgId,
             ) -> Result<$crate::gateway::OrgLlmSettings, $crate::StoreError> {
-                let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-                    "SELECT default_model, guard_policy FROM org_llm_settings WHERE org_id = $1",
-                )
-                .bind(org.as_uuid())
-                .fetch_optional(self.reader())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
+                let row: Option<(Option<String>, Option<String>, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT default_model, guard_policy, embedding_model FROM org_llm_settings \
+                         WHERE org_id = $1",
+                    )
+                    .bind(org.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
                 Ok(row
-                    .map(|(default_model, guard_policy)| $crate::gateway::OrgLlmSettings {
-                        default_model,
-                        guard_policy,
+                    .map(|(default_model, guard_policy, embedding_model)| {
+                        $crate::gateway::OrgLlmSettings {
+                            default_model,
+                            guard_policy,
+                            embedding_model,
+                        }
                     })
                     .unwrap_or_default())
             }
@@ -470,14 +475,17 @@ macro_rules! gateway_repos {
                 at: switchboard_domain::Timestamp,
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query(
-                    "INSERT INTO org_llm_settings (org_id, default_model, guard_policy, updated_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE SET \
+                    "INSERT INTO org_llm_settings (org_id, default_model, guard_policy, \
+                     embedding_model, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (org_id) DO UPDATE SET \
                      default_model = excluded.default_model, \
-                     guard_policy = excluded.guard_policy, updated_at = excluded.updated_at",
+                     guard_policy = excluded.guard_policy, \
+                     embedding_model = excluded.embedding_model, updated_at = excluded.updated_at",
                 )
                 .bind(org.as_uuid())
                 .bind(&settings.default_model)
                 .bind(&settings.guard_policy)
+                .bind(&settings.embedding_model)
                 .bind(at)
                 .execute(self.writer())
                 .await

@@ -39,6 +39,19 @@ impl From<MemoryRow> for MemoryRecord {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct VectorRow {
+    #[sqlx(flatten)]
+    memory: MemoryRow,
+    embedding: Vec<u8>,
+}
+
+impl From<VectorRow> for (MemoryRecord, Vec<u8>) {
+    fn from(r: VectorRow) -> Self {
+        (r.memory.into(), r.embedding)
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct HitRow {
     #[sqlx(flatten)]
     memory: MemoryRow,
@@ -217,6 +230,60 @@ macro_rules! memory_repo {
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
                 $crate::sql::one_row(done.rows_affected())
+            }
+
+            async fn set_embedding(
+                &self,
+                org: switchboard_domain::OrgId,
+                id: switchboard_domain::MemoryId,
+                model: &str,
+                vector: &[u8],
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE memories SET embedding = $1, embedding_model = $2 \
+                     WHERE org_id = $3 AND id = $4",
+                )
+                .bind(vector)
+                .bind(model)
+                .bind(org.as_uuid())
+                .bind(id.as_uuid())
+                .execute(self.writer())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::one_row(done.rows_affected())
+            }
+
+            async fn with_embeddings(
+                &self,
+                org: switchboard_domain::OrgId,
+                scopes: &[String],
+                model: &str,
+                limit: u32,
+            ) -> Result<Vec<($crate::memory::MemoryRecord, Vec<u8>)>, $crate::StoreError> {
+                if scopes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT {}, m.embedding FROM memories m WHERE m.org_id = $1 \
+                     AND m.embedding_model = $2 AND m.embedding IS NOT NULL \
+                     AND m.scope_key IN ({}) ORDER BY m.created_at DESC, m.id DESC LIMIT {}",
+                    $crate::sql::memory::COLUMNS,
+                    $crate::sql::memory::placeholders(3, scopes.len()),
+                    limit
+                );
+                let mut query = sqlx::query_as::<_, $crate::sql::memory::VectorRow>(&sql)
+                    .bind(org.as_uuid())
+                    .bind(model);
+                for s in scopes {
+                    query = query.bind(s);
+                }
+                Ok(query
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
             }
         }
     };

@@ -12,6 +12,7 @@ pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth_state;
 pub(crate) mod conversations;
+pub(crate) mod documents;
 pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;

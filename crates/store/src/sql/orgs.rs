@@ -256,6 +256,7 @@ macro_rules! org_repo {
                     "DELETE FROM milestones WHERE org_id = $1",
                     "DELETE FROM projects WHERE org_id = $1",
                     "DELETE FROM memories WHERE org_id = $1",
+                    "DELETE FROM documents WHERE org_id = $1",
                     "DELETE FROM approvals WHERE org_id = $1",
                     "DELETE FROM webhook_deliveries WHERE org_id = $1",
                     "DELETE FROM webhooks WHERE org_id = $1",

@@ -208,17 +208,13 @@ macro_rules! project_repo {
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
                 if done.rows_affected() == 0 {
-                    let exists: Option<String> =
-                        sqlx::query_scalar("SELECT name FROM projects WHERE org_id = $1 AND id = $2")
-                            .bind(p.org_id.as_uuid())
-                            .bind(p.id.as_uuid())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err($crate::StoreError::from_sqlx)?;
-                    return Err(match exists {
-                        Some(_) => $crate::StoreError::Conflict("the project was changed meanwhile".into()),
-                        None => $crate::StoreError::NotFound,
-                    });
+                    return Err($crate::sql::workspace::stale_or_missing!(
+                        tx,
+                        "projects",
+                        p.org_id.as_uuid(),
+                        p.id.as_uuid(),
+                        "project"
+                    ));
                 }
                 $crate::sql::workspace::insert_activity!(tx, activity);
                 tx.commit().await.map_err($crate::StoreError::from_sqlx)?;

@@ -58,28 +58,36 @@ impl From<WrappedKeyRow> for WrappedKey {
     }
 }
 
+/// Inserts a sealed record through `$executor` (a pool or an open transaction).
+macro_rules! insert_sealed {
+    ($executor:expr, $r:expr) => {
+        sqlx::query(
+            "INSERT INTO sealed_secrets (id, org_id, purpose, key_id, wrapped_key, \
+             nonce, ciphertext, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($r.id.as_uuid())
+        .bind($r.org_id.map(|id| id.as_uuid()))
+        .bind(&$r.purpose)
+        .bind(&$r.key_id)
+        .bind(&$r.wrapped_key)
+        .bind(&$r.nonce)
+        .bind(&$r.ciphertext)
+        .bind($r.created_at)
+        .bind($r.updated_at)
+        .execute($executor)
+        .await
+        .map_err($crate::StoreError::from_sqlx)?
+    };
+}
+pub(crate) use insert_sealed;
+
 macro_rules! secret_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
         impl $crate::SecretRepo for $db {
             async fn insert(&self, r: &$crate::SealedRecord) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "INSERT INTO sealed_secrets (id, org_id, purpose, key_id, wrapped_key, \
-                     nonce, ciphertext, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(r.id.as_uuid())
-                .bind(r.org_id.map(|id| id.as_uuid()))
-                .bind(&r.purpose)
-                .bind(&r.key_id)
-                .bind(&r.wrapped_key)
-                .bind(&r.nonce)
-                .bind(&r.ciphertext)
-                .bind(r.created_at)
-                .bind(r.updated_at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
+                $crate::sql::secrets::insert_sealed!(self.writer(), r);
                 Ok(())
             }
 

@@ -129,6 +129,30 @@ pub(crate) fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The error of a compare-and-set update that touched no row, read inside the open
+/// transaction `$tx`: `Conflict` if the row of `$table` is there (it changed meanwhile),
+/// `NotFound` if not.
+macro_rules! stale_or_missing {
+    ($tx:ident, $table:literal, $org:expr, $id:expr, $what:literal) => {{
+        let found: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM ",
+            $table,
+            " WHERE org_id = $1 AND id = $2"
+        ))
+        .bind($org)
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err($crate::StoreError::from_sqlx)?;
+        if found > 0 {
+            $crate::StoreError::Conflict(concat!("the ", $what, " was changed meanwhile").into())
+        } else {
+            $crate::StoreError::NotFound
+        }
+    }};
+}
+pub(crate) use stale_or_missing;
+
 /// Inserts activity entries inside the open transaction `$tx`.
 macro_rules! insert_activity {
     ($tx:ident, $entries:expr) => {
@@ -305,20 +329,13 @@ macro_rules! work_item_repo {
                 .await
                 .map_err($crate::StoreError::from_sqlx)?;
                 if done.rows_affected() == 0 {
-                    let exists: Option<i64> = sqlx::query_scalar(
-                        "SELECT number FROM work_items WHERE org_id = $1 AND id = $2",
-                    )
-                    .bind(item.org_id.as_uuid())
-                    .bind(item.id.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?;
-                    return Err(match exists {
-                        Some(_) => $crate::StoreError::Conflict(
-                            "the item was changed meanwhile".into(),
-                        ),
-                        None => $crate::StoreError::NotFound,
-                    });
+                    return Err($crate::sql::workspace::stale_or_missing!(
+                        tx,
+                        "work_items",
+                        item.org_id.as_uuid(),
+                        item.id.as_uuid(),
+                        "item"
+                    ));
                 }
                 $crate::sql::workspace::insert_activity!(tx, activity);
                 tx.commit().await.map_err($crate::StoreError::from_sqlx)?;

@@ -83,6 +83,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         items: db.clone(),
         projects: db.clone(),
         memory: db.clone(),
+        documents: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -106,6 +107,16 @@ crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
 crate::sql::workspace::work_item_repo!(SqliteDb);
 crate::sql::projects::project_repo!(SqliteDb);
+crate::sql::documents::document_repo!(
+    SqliteDb,
+    "SELECT {columns}, -bm25(documents_fts, 4.0, 2.0, 1.0) AS score, \
+     snippet(documents_fts, 2, '\u{27E6}', '\u{27E7}', ' … ', 24) AS snippet \
+     FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid \
+     WHERE documents_fts MATCH $2 AND d.org_id = $1 \
+     AND ($3 IS NULL OR d.tags LIKE $3 ESCAPE '\\') \
+     ORDER BY score DESC, d.created_at DESC LIMIT {limit}",
+    fts5_query
+);
 crate::sql::memory::memory_repo!(
     SqliteDb,
     "-bm25(memories_fts) AS score FROM memories_fts f JOIN memories m ON m.rowid = f.rowid \

@@ -142,7 +142,7 @@ backend_tests! {
         let clock = clock();
         let org = add_org(&store, &clock, "acme").await;
         assert_eq!(store.llm_settings.settings(org).await.unwrap(), OrgLlmSettings::default());
-        let settings = OrgLlmSettings { default_model: Some("local/gpt-test".into()), guard_policy: Some("{}".into()) };
+        let settings = OrgLlmSettings { default_model: Some("local/gpt-test".into()), guard_policy: Some("{}".into()), embedding_model: Some("local/embed".into()) };
         store.llm_settings.save_settings(org, &settings, clock.now()).await.unwrap();
         store.llm_settings.save_settings(org, &settings, clock.now()).await.unwrap();
         assert_eq!(store.llm_settings.settings(org).await.unwrap(), settings);

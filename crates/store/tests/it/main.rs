@@ -8,6 +8,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod documents;
 mod gateway;
 mod identity;
 mod maintenance;

@@ -73,5 +73,15 @@ backend_tests! {
         assert_eq!(store.memory.list(org, &both, 10).await.unwrap().len(), 3);
         let found = store.memory.search(org, &both, &terms("second floor"), 10).await.unwrap();
         assert!(found.iter().all(|h| h.memory.id != id), "forgotten text is not found");
+
+        // Vectors are kept per model; only a model's own vectors of the scopes come back.
+        let kept = store.memory.list(org, &both, 10).await.unwrap();
+        assert!(store.memory.with_embeddings(org, &both, "local/embed", 10).await.unwrap().is_empty());
+        store.memory.set_embedding(org, kept[0].id, "local/embed", &[1, 2, 3, 4]).await.unwrap();
+        store.memory.set_embedding(org, kept[1].id, "other/embed", &[5, 6, 7, 8]).await.unwrap();
+        let with = store.memory.with_embeddings(org, &both, "local/embed", 10).await.unwrap();
+        assert_eq!(with, vec![(kept[0].clone(), vec![1, 2, 3, 4])]);
+        assert!(store.memory.with_embeddings(other, &both, "local/embed", 10).await.unwrap().is_empty());
+        assert!(matches!(store.memory.set_embedding(other, kept[0].id, "local/embed", &[0]).await, Err(StoreError::NotFound)));
     }
 }
