@@ -328,17 +328,25 @@ const SYNONYMS: &[&[&str]] = &[
     &["holiday", "holidays", "vacation", "leave", "pto"],
 ];
 
+/// Words the fake embeddings model gives no meaning (as real models nearly do).
+const FUNCTION_WORDS: &[&str] = &[
+    "the", "and", "are", "for", "with", "our", "where", "which", "what", "who", "how", "this",
+    "that", "from", "has", "have",
+];
+
 /// Dimensions of the fake embeddings.
 pub const EMBEDDING_DIMENSIONS: usize = 1024;
 
-/// A deterministic "bag of meanings": each word (synonyms joined) adds to one of 1024
-/// dimensions; the vector is normalised. Texts sharing words or synonyms are close.
+/// A deterministic "bag of meanings": each word of three letters or more (synonyms joined,
+/// function words left out) adds to one of 1024 dimensions; the vector is normalised. Texts
+/// sharing words or synonyms are close.
 pub fn fake_embedding(text: &str) -> Vec<f64> {
     let mut vector = vec![0.0f64; EMBEDDING_DIMENSIONS];
     for word in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2)
         .map(str::to_lowercase)
+        .filter(|w| !FUNCTION_WORDS.contains(&w.as_str()))
     {
         let canonical = SYNONYMS
             .iter()

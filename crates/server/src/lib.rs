@@ -71,10 +71,11 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
     };
     // Uploads may be larger than other bodies: the library's limit, with room for the
     // multipart framing (the file itself is counted as it is read).
-    let limits = middleware::body_limit::Limits {
+    let limits = Arc::new(middleware::body_limit::Limits {
         general: options.body_limit_bytes,
         upload: state.app.document_max_bytes.saturating_add(64 * 1024),
-    };
+        upload_message: state.app.too_large_message().into(),
+    });
     let routes = api
         .merge(web::router())
         .fallback(fallback)
@@ -83,7 +84,7 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
     let mut routes = routes
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(axum::middleware::from_fn(move |request, next| {
-            middleware::body_limit::limit(limits, request, next)
+            middleware::body_limit::limit(limits.clone(), request, next)
         }))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,

@@ -60,6 +60,12 @@ pub async fn read(
             form.upload.content_type = field.content_type().map(str::to_owned);
             while let Some(chunk) = field.chunk().await.map_err(broken)? {
                 if form.upload.bytes.len() + chunk.len() > max {
+                    // Read the little that is left (the outer limit bounds it), so the answer
+                    // is not lost to a connection reset over unread bytes.
+                    while let Ok(Some(_)) = field.chunk().await {}
+                    while let Ok(Some(mut rest)) = multipart.next_field().await {
+                        while let Ok(Some(_)) = rest.chunk().await {}
+                    }
                     return Err(ApiError::new(ErrorCode::PayloadTooLarge, too_large));
                 }
                 form.upload.bytes.extend_from_slice(&chunk);

@@ -34,6 +34,51 @@ fn report(line: &str) {
     eprintln!("{line}");
 }
 
+/// Announces a multipart body of `length` bytes with `Expect: 100-continue` and reads the
+/// answer without sending the body (a server that refuses it never asks for it).
+async fn declared_upload(
+    server: &crate::harness::TestServer,
+    caller: &crate::harness::Caller,
+    path: &str,
+    length: usize,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+         Content-Length: {length}\r\nExpect: 100-continue\r\nConnection: close\r\n");
+    if let Some(session) = &caller.session {
+        head.push_str(&format!("Cookie: sb_session={session}\r\n"));
+    }
+    if let Some(csrf) = &caller.csrf {
+        head.push_str(&format!("X-Csrf-Token: {csrf}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A body over the general 1 MiB limit and well within the library's.
+fn fits_general() -> Vec<u8> {
+    vec![b'a'; 2 * 1024 * 1024]
+}
+
 fn field(body: &Value) -> Option<&str> {
     body["error"]["details"]["field"].as_str()
 }
@@ -200,8 +245,16 @@ server_tests! {
         let (status, answer) = server.upload(&owner, "/api/v1/documents", &[file("big.txt", "text/plain", &big)]).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
         assert!(answer["error"]["message"].as_str().unwrap().contains("20 MB"), "{answer}");
-        let fits = vec![b'a'; 2 * 1024 * 1024];
-        let (status, _) = server.upload(&owner, "/api/v1/documents", &[file("fits.txt", "text/plain", &fits)]).await;
+        // Declared larger than that: refused before a byte of it is sent (the client waits
+        // for `100 Continue`, as curl does for big uploads), with the same reason.
+        let declared = server.app.document_max_bytes + 100_000;
+        let (status, answer) = declared_upload(&server, &owner, "/api/v1/documents", declared).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("20 MB"), "{answer}");
+        // Every other route keeps the general limit.
+        let (status, answer) = declared_upload(&server, &owner, "/api/v1/tickets", 2 * 1024 * 1024).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
+        let (status, _) = server.upload(&owner, "/api/v1/documents", &[file("fits.txt", "text/plain", &fits_general())]).await;
         assert_eq!(status, 201, "bigger than the general body limit, within the library's");
         let (_, list) = server.send(&owner, Method::GET, "/api/v1/documents", None).await;
         assert_eq!(list["total"], 1);

@@ -75,9 +75,20 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The words of `terms`, letters and digits only (whatever else a person typed).
+/// Words that say nothing about what is searched for (English function words). SQLite's
+/// tokenizer keeps them, so leaving them in a query would match nearly everything;
+/// PostgreSQL's `english` configuration drops them anyway.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+    "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our",
+    "should", "so", "that", "the", "their", "there", "this", "to", "us", "was", "we", "what",
+    "when", "where", "which", "who", "why", "will", "with", "you", "your",
+];
+
+/// The words of `terms`, letters and digits only (whatever else a person typed), without
+/// stopwords — unless nothing else is left.
 pub(crate) fn words(terms: &[String]) -> Vec<String> {
-    terms
+    let all: Vec<String> = terms
         .iter()
         .flat_map(|t| {
             t.split(|c: char| !c.is_alphanumeric())
@@ -86,7 +97,17 @@ pub(crate) fn words(terms: &[String]) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .take(32)
-        .collect()
+        .collect();
+    let meaningful: Vec<String> = all
+        .iter()
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    if meaningful.is_empty() {
+        all
+    } else {
+        meaningful
+    }
 }
 
 /// `$db`, and the backend's full-text pieces: `$search` — the FROM/WHERE of a search with
@@ -290,3 +311,24 @@ macro_rules! memory_repo {
 }
 
 pub(crate) use memory_repo;
+
+#[cfg(test)]
+mod tests {
+    use super::words;
+
+    #[test]
+    fn queries_keep_their_meaningful_words() {
+        let w = |q: &str| words(&[q.to_owned()]);
+        assert_eq!(
+            w("How long do we keep INVOICES?"),
+            ["long", "keep", "invoices"]
+        );
+        assert_eq!(w("\"NAS\" OR (backups*)"), ["nas", "backups"]);
+        assert_eq!(
+            w("the who"),
+            ["the", "who"],
+            "only stopwords: searched as typed"
+        );
+        assert!(w("?!").is_empty());
+    }
+}
