@@ -154,6 +154,22 @@ typed_id!(
     /// A document in an organisation's library.
     DocumentId
 );
+typed_id!(
+    /// A token that enrols servers' agents into an organisation's fleet.
+    RegistrationTokenId
+);
+typed_id!(
+    /// A server agent of an organisation's fleet (not an AI agent: see [`AgentId`]).
+    FleetAgentId
+);
+typed_id!(
+    /// A task for the fleet.
+    TaskId
+);
+typed_id!(
+    /// One entry of a task's history.
+    TaskEventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //! (`store`, `app`, `server`, `cli`) speaks in these types.
 
 pub mod clock;
+pub mod fleet;
 pub mod ids;
 pub mod org;
 pub mod policy;
@@ -15,8 +16,9 @@ pub mod workspace;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
     ActivityId, AgentId, ApiKeyId, ApprovalId, AuditEventId, CommentId, ConversationId, DeliveryId,
-    DocumentId, GatewayKeyId, InviteId, ItemId, MemoryId, MessageId, MilestoneId, OrgId, ProjectId,
-    RunId, SecretId, SessionId, UsageId, UserId, WebhookId,
+    DocumentId, FleetAgentId, GatewayKeyId, InviteId, ItemId, MemoryId, MessageId, MilestoneId,
+    OrgId, ProjectId, RegistrationTokenId, RunId, SecretId, SessionId, TaskEventId, TaskId,
+    UsageId, UserId, WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};

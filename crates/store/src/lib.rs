@@ -17,6 +17,7 @@ pub mod auth_state;
 pub mod conversations;
 pub mod documents;
 mod error;
+pub mod fleet;
 pub mod gateway;
 pub mod invites;
 pub mod memberships;
@@ -49,6 +50,9 @@ pub use auth_state::{AuthStateRepo, SetupCodeRecord, SsoLoginRecord, SsoSignup};
 pub use conversations::{ConversationRecord, ConversationRepo, MessageRecord};
 pub use documents::{DocumentHit, DocumentQuery, DocumentRecord, DocumentRepo};
 pub use error::StoreError;
+pub use fleet::{
+    FleetAgentRecord, FleetRepo, RegistrationTokenRecord, TaskEventRecord, TaskMove, TaskRecord,
+};
 pub use gateway::{
     GatewayKeyRecord, GatewayKeyRepo, LlmSettingsRepo, OrgLlmSettings, OrgProviderRecord,
     UsageGroup, UsageQuery, UsageRecord, UsageRepo, UsageRow,
@@ -177,6 +181,7 @@ pub struct Store {
     pub projects: Arc<dyn projects::ProjectRepo>,
     pub memory: Arc<dyn memory::MemoryRepo>,
     pub documents: Arc<dyn documents::DocumentRepo>,
+    pub fleet: Arc<dyn fleet::FleetRepo>,
 }
 
 impl fmt::Debug for Store {

@@ -123,6 +123,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         projects: db.clone(),
         memory: db.clone(),
         documents: db.clone(),
+        fleet: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -146,6 +147,17 @@ crate::sql::conversations::conversation_repo!(PgDb);
 crate::sql::runs::run_repo!(PgDb);
 crate::sql::workspace::work_item_repo!(PgDb);
 crate::sql::projects::project_repo!(PgDb);
+crate::sql::fleet::fleet_repo!(
+    PgDb,
+    "BEGIN",
+    "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
+     attempts = attempts + 1, updated_at = $4 \
+     WHERE id = (SELECT t.id FROM tasks t WHERE t.org_id = $1 AND t.status = 'queued' \
+     AND t.run_after <= $4 AND (t.target_agent = $2 \
+     OR (t.target_agent IS NULL AND t.target_labels::jsonb <@ $3::jsonb)) \
+     ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING {columns}"
+);
 crate::sql::documents::document_repo!(
     PgDb,
     "WITH hits AS (SELECT d.id, ts_rank(d.search, to_tsquery('english', $2), 1)::float8 AS score \

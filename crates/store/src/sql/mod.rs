@@ -13,6 +13,7 @@ pub(crate) mod audit;
 pub(crate) mod auth_state;
 pub(crate) mod conversations;
 pub(crate) mod documents;
+pub(crate) mod fleet;
 pub(crate) mod gateway;
 pub(crate) mod invites;
 pub(crate) mod memberships;

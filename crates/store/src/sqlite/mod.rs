@@ -84,6 +84,7 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         projects: db.clone(),
         memory: db.clone(),
         documents: db.clone(),
+        fleet: db.clone(),
         conversations: db.clone(),
         runs: db,
     })
@@ -107,6 +108,17 @@ crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
 crate::sql::workspace::work_item_repo!(SqliteDb);
 crate::sql::projects::project_repo!(SqliteDb);
+crate::sql::fleet::fleet_repo!(
+    SqliteDb,
+    "BEGIN IMMEDIATE",
+    "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
+     attempts = attempts + 1, updated_at = $4 \
+     WHERE id = (SELECT t.id FROM tasks t WHERE t.org_id = $1 AND t.status = 'queued' \
+     AND t.run_after <= $4 AND (t.target_agent = $2 OR (t.target_agent IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM json_each(t.target_labels) s WHERE NOT EXISTS \
+     (SELECT 1 FROM json_each($3) a WHERE a.key = s.key AND a.value = s.value)))) \
+     ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1) RETURNING {columns}"
+);
 crate::sql::documents::document_repo!(
     SqliteDb,
     "SELECT {columns}, -bm25(documents_fts, 4.0, 2.0, 1.0) AS score, \

@@ -9,6 +9,7 @@
 )]
 
 mod documents;
+mod fleet;
 mod gateway;
 mod identity;
 mod maintenance;
