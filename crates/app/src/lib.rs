@@ -7,10 +7,10 @@
 //! Rooms: `audit` (the hash-chained audit log), `secrets` (sealing and master keys),
 //! `identity` (tenancy, sign-in, keys), `gateway` (the OpenAI-compatible AI gateway: virtual
 //! keys, limits, budgets, guard, accounting), `mail` (outgoing SMTP), `health` (readiness), `workers` (the supervisor that owns every background task), `tools` (the registry, policy
-//! and approvals), `notify` (webhooks) and `runtime` (agents, conversations, runs). Later
-//! capabilities add `workspace` and `fleet`.
+//! and approvals), `notify` (webhooks) and `runtime` (agents, conversations, runs). `workspace` holds the business data and `fleet` the servers' agents and their tasks.
 
 pub mod audit;
+pub mod fleet;
 pub mod gateway;
 pub mod health;
 pub mod identity;
@@ -59,6 +59,8 @@ pub struct App {
     pub runs_wake: std::sync::Arc<tokio::sync::Notify>,
     /// The largest document upload, in bytes.
     pub document_max_bytes: usize,
+    /// A server agent silent for longer than this is offline.
+    pub fleet_offline_after: chrono::Duration,
     pub version: &'static str,
 }
 
@@ -92,6 +94,7 @@ impl App {
             run_events: std::sync::Arc::new(tokio::sync::broadcast::channel(1024).0),
             runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             document_max_bytes: workspace::DEFAULT_DOCUMENT_MAX_BYTES,
+            fleet_offline_after: chrono::Duration::seconds(fleet::DEFAULT_OFFLINE_AFTER_SECS),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

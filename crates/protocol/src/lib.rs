@@ -2,9 +2,24 @@
 //! `switchboard-agent`.
 //!
 //! Serde types only: this crate does no IO and depends on nothing else of ours, so the agent
-//! binary stays small. The fleet capability fills in the message types.
+//! binary stays small.
+//!
+//! The conversation: `POST /api/v1/agent/register` (a registration token → the agent's id
+//! and secret), then, with the headers [`AGENT_ID_HEADER`] and [`AGENT_SECRET_HEADER`]:
+//! `POST /api/v1/agent/heartbeat`, `POST /api/v1/agent/claim` (long-poll, at most one task
+//! with a lease), `POST /api/v1/agent/tasks/{id}/lease` (extend), `…/events` (progress and
+//! log lines) and `…/result`.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// The header carrying the agent's id.
+pub const AGENT_ID_HEADER: &str = "x-switchboard-agent-id";
+/// The header carrying the agent's secret.
+pub const AGENT_SECRET_HEADER: &str = "x-switchboard-agent-secret";
+/// The longest a claim waits for a task, in seconds.
+pub const MAX_CLAIM_WAIT_SECS: u64 = 30;
 
 /// Version of the agent protocol. The hub answers agents that speak a version it knows;
 /// bump it when a message changes shape incompatibly.
@@ -27,6 +42,85 @@ impl AgentIdentity {
     }
 }
 
+/// `POST /api/v1/agent/register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub token: String,
+    pub name: String,
+    pub host: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub identity: AgentIdentity,
+}
+
+/// The answer to a registration: keep the secret (it is shown once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registered {
+    pub agent_id: String,
+    pub secret: String,
+    pub organization: String,
+}
+
+/// `POST /api/v1/agent/heartbeat`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub host: String,
+    pub identity: AgentIdentity,
+}
+
+/// `POST /api/v1/agent/claim`: wait up to `wait_secs` (at most [`MAX_CLAIM_WAIT_SECS`]) for a
+/// task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    pub wait_secs: u64,
+    /// The executors this agent has enabled (the hub offers only tasks it can run).
+    #[serde(default)]
+    pub executors: Vec<String>,
+}
+
+/// A leased task: run it, extend the lease while running, send the result before it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeasedTask {
+    pub id: String,
+    /// The executor (`echo`, `shell`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempt: u32,
+    /// Seconds until the lease ends unless extended.
+    pub lease_secs: u64,
+}
+
+/// The answer to a claim: a task, or none within the wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    pub task: Option<LeasedTask>,
+}
+
+/// `POST /api/v1/agent/tasks/{id}/events`: progress (0–100) and log lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEvents {
+    #[serde(default)]
+    pub progress: Option<u8>,
+    #[serde(default)]
+    pub log: Vec<String>,
+}
+
+/// `POST /api/v1/agent/tasks/{id}/result`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub success: bool,
+    /// Structured output of the executor.
+    #[serde(default)]
+    pub output: serde_json::Value,
+    /// Why it failed (with `success: false`).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The last lines of its log (truncated by the agent).
+    #[serde(default)]
+    pub log: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +129,22 @@ mod tests {
     fn identity_wire_shape_is_stable() {
         let json = serde_json::to_string(&AgentIdentity::current("0.1.0")).unwrap();
         assert_eq!(json, r#"{"protocol_version":1,"agent_version":"0.1.0"}"#);
+    }
+
+    #[test]
+    fn a_leased_task_carries_its_type_under_that_name() {
+        let task = LeasedTask {
+            id: "t".into(),
+            kind: "echo".into(),
+            payload: serde_json::json!({"message": "hi"}),
+            attempt: 1,
+            lease_secs: 30,
+        };
+        let json = serde_json::to_value(&task).unwrap();
+        assert_eq!(json["type"], "echo");
+        let back: LeasedTask = serde_json::from_value(json).unwrap();
+        assert_eq!(back, task);
+        let result: TaskResult = serde_json::from_str(r#"{"success":true}"#).unwrap();
+        assert!(result.success && result.log.is_empty() && result.error.is_none());
     }
 }

@@ -313,6 +313,21 @@ impl From<switchboard_app::workspace::WorkspaceError> for ApiError {
     }
 }
 
+impl From<switchboard_app::fleet::FleetError> for ApiError {
+    fn from(e: switchboard_app::fleet::FleetError) -> ApiError {
+        use switchboard_app::fleet::FleetError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid { field, .. } => ApiError::new(ErrorCode::InvalidRequest, message)
+                .with_details(serde_json::json!({ "field": field })),
+            E::Unauthorized(_) => ApiError::new(ErrorCode::Unauthorized, message),
+            E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::Identity(inner) => inner.into(),
+            E::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
 impl From<switchboard_app::tools::ToolError> for ApiError {
     fn from(e: switchboard_app::tools::ToolError) -> ApiError {
         use switchboard_app::tools::ToolError as E;

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod documents;
+pub mod fleet;
 pub mod gateway;
 pub mod health;
 mod json;
@@ -51,6 +52,7 @@ use crate::state::AppState;
         (name = "gateway", description = "The OpenAI-compatible AI gateway (`/v1`, gateway keys) and its keys, usage and models"),
         (name = "tools", description = "The governed tool layer: tools, calls, settings and rules"),
         (name = "assistant", description = "Agents, conversations and runs of the assistant"),
+        (name = "fleet", description = "Server agents: registration tokens, enrolment, heartbeats; the agent protocol"),
         (name = "workspace", description = "Requests, tickets, projects and milestones, with comments and activity; documents with full-text search; the assistant's memory")
     )
 )]
@@ -146,6 +148,12 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
             documents::delete
         ))
         .routes(routes!(documents::content))
+        .routes(routes!(fleet::create_token, fleet::tokens))
+        .routes(routes!(fleet::revoke_token))
+        .routes(routes!(fleet::agents))
+        .routes(routes!(fleet::agent, fleet::revoke_agent))
+        .routes(routes!(fleet::register))
+        .routes(routes!(fleet::heartbeat))
         .routes(routes!(memory::remember, memory::list))
         .routes(routes!(memory::search))
         .routes(routes!(memory::forget))

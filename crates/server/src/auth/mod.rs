@@ -229,3 +229,31 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(ClientAddr(addr))
     }
 }
+
+/// A server agent of the fleet, by its credentials (`x-switchboard-agent-id` and
+/// `x-switchboard-agent-secret`); anything else — a session, an API key — is not one.
+#[derive(Debug)]
+pub struct AgentAuth(pub switchboard_app::fleet::FleetAgent);
+
+impl FromRequestParts<AppState> for AgentAuth {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let id = header(switchboard_protocol::AGENT_ID_HEADER);
+        let secret = header(switchboard_protocol::AGENT_SECRET_HEADER);
+        if id.is_empty() || secret.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "Agent requests carry the agent's id and secret headers.",
+            ));
+        }
+        Ok(AgentAuth(state.app.authenticate_agent(&id, &secret).await?))
+    }
+}

@@ -31,6 +31,8 @@ enum Need {
     Person,
     /// Only the person it belongs to (acme's owner here); everyone else finds nothing.
     Mine,
+    /// A server agent's own credentials; no session or key is one.
+    FleetAgent,
 }
 
 fn requirement(method: &str, path: &str) -> Option<Need> {
@@ -114,6 +116,14 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ) => Tenant(0),
         ("post", "/api/v1/documents") | ("patch", "/api/v1/documents/{id}") => Tenant(1),
         ("delete", "/api/v1/documents/{id}") => Tenant(2),
+        ("get" | "post", "/api/v1/fleet/registration-tokens") => Tenant(2),
+        ("delete", "/api/v1/fleet/registration-tokens/{id}" | "/api/v1/fleet/agents/{id}") => {
+            Tenant(2)
+        }
+        ("get", "/api/v1/fleet/agents" | "/api/v1/fleet/agents/{id}") => Tenant(0),
+        // A token is the credential (an unusable one is refused with 401 — tested in fleet.rs).
+        ("post", "/api/v1/agent/register") => Public,
+        ("post", "/api/v1/agent/heartbeat") => FleetAgent,
         // With the bodies below: an organisation-wide fact (members and up), forgotten by
         // admins (a person's own facts are any member's; tested in workspace.rs).
         ("get", "/api/v1/memory" | "/api/v1/memory/search") => Tenant(0),
@@ -156,7 +166,7 @@ fn expected(need: Need, who: &Who, targets_acme_resource: bool) -> Outcome {
     match need {
         Need::Public => Allowed,
         Need::SetupOnce => Code(403, "invalid_setup_code"),
-        Need::GatewayKey => Code(401, "unauthorized"),
+        Need::GatewayKey | Need::FleetAgent => Code(401, "unauthorized"),
         _ if anonymous => Code(401, "unauthorized"),
         Need::Signed => Allowed,
         Need::Session if who.session => Allowed,
@@ -396,6 +406,27 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{document}");
+    let (status, fleet_token) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/fleet/registration-tokens",
+            Some(json!({"name": "Matrix servers"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{fleet_token}");
+    let (status, fleet_agent) = server
+        .send(
+            &Caller::anonymous(),
+            Method::POST,
+            "/api/v1/agent/register",
+            Some(
+                json!({"token": fleet_token["token"], "name": "matrix-1", "host": "matrix-1",
+                "identity": {"protocol_version": 1, "agent_version": "0.1.0"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{fleet_agent}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -424,6 +455,14 @@ async fn fixture(server: &TestServer) -> Fixture {
         ("project", project_id),
         ("memory", fact["id"].as_str().unwrap().to_owned()),
         ("document", document["id"].as_str().unwrap().to_owned()),
+        (
+            "fleet-token",
+            fleet_token["id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "fleet-agent",
+            fleet_agent["agent_id"].as_str().unwrap().to_owned(),
+        ),
         (
             "{milestone_id}",
             milestone["id"].as_str().unwrap().to_owned(),
@@ -541,6 +580,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/projects/{id}/milestones") => json!({"title": "Matrix"}),
         ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
         ("patch", "/api/v1/documents/{id}") => json!({"tags": "matrix"}),
+        ("post", "/api/v1/fleet/registration-tokens") => json!({"name": "Matrix"}),
         _ => return None,
     })
 }
@@ -567,6 +607,8 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/projects/") => "project",
                 ("{id}", _, _) if path.contains("/memory/") => "memory",
                 ("{id}", _, _) if path.contains("/documents/") => "document",
+                ("{id}", _, _) if path.contains("/registration-tokens/") => "fleet-token",
+                ("{id}", _, _) if path.contains("/fleet/agents/") => "fleet-agent",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.

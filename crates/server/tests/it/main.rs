@@ -16,6 +16,7 @@ mod console;
 mod documents;
 mod errors;
 mod fake_idp;
+mod fleet;
 mod gateway;
 mod health;
 mod identity;
