@@ -61,6 +61,8 @@ pub struct App {
     pub document_max_bytes: usize,
     /// A server agent silent for longer than this is offline.
     pub fleet_offline_after: chrono::Duration,
+    /// Wakes waiting task claims when a task is queued in this process.
+    pub fleet_wake: std::sync::Arc<tokio::sync::Notify>,
     pub version: &'static str,
 }
 
@@ -95,6 +97,7 @@ impl App {
             runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             document_max_bytes: workspace::DEFAULT_DOCUMENT_MAX_BYTES,
             fleet_offline_after: chrono::Duration::seconds(fleet::DEFAULT_OFFLINE_AFTER_SECS),
+            fleet_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Tier;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -69,6 +71,26 @@ impl TaskStatus {
             _ => false,
         }
     }
+}
+
+/// The executors an agent may have, with the tier of a task of that type: reads and checks
+/// are T2; anything that changes a server is T3 (needs an admin's approval). A `composite`
+/// task takes the highest tier of its steps.
+pub const TASK_TYPES: &[(&str, Tier)] = &[
+    ("echo", Tier::T2),
+    ("http.check", Tier::T2),
+    ("file.read", Tier::T2),
+    ("env.read", Tier::T2),
+    ("shell", Tier::T3),
+    ("file.write", Tier::T3),
+    ("env.update", Tier::T3),
+    ("compose", Tier::T3),
+    ("composite", Tier::T2),
+];
+
+/// The tier of a task type, if it is one.
+pub fn task_tier(kind: &str) -> Option<Tier> {
+    TASK_TYPES.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t)
 }
 
 /// The first wait before a task whose lease expired is tried again.
@@ -152,6 +174,14 @@ mod tests {
                 "{done:?} is final"
             );
         }
+    }
+
+    #[test]
+    fn changing_a_server_needs_approval_reading_does_not() {
+        assert_eq!(task_tier("echo"), Some(Tier::T2));
+        assert_eq!(task_tier("shell"), Some(Tier::T3));
+        assert_eq!(task_tier("file.write"), Some(Tier::T3));
+        assert_eq!(task_tier("rm -rf"), None);
     }
 
     #[test]

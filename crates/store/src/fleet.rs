@@ -158,11 +158,13 @@ pub trait FleetRepo: Send + Sync {
         limit: u32,
     ) -> Result<Vec<TaskRecord>, StoreError>;
     /// Leases the best queued task this agent may run (targeted at it, or at labels it
-    /// carries; `run_after` passed), until `lease_until`: `attempts + 1`, status `leased`,
-    /// with `event` (its task id filled in here). `None` when there is none.
+    /// carries; of a kind in `executors`; `run_after` passed), until `lease_until`:
+    /// `attempts + 1`, status `leased`, with `event` (its task id filled in here). `None`
+    /// when there is none.
     async fn claim(
         &self,
         agent: &FleetAgentRecord,
+        executors: &[String],
         lease_until: Timestamp,
         at: Timestamp,
         event: TaskEventRecord,

@@ -3,10 +3,15 @@
 //! agents speak the protocol of `switchboard_protocol` with their own credentials.
 
 mod enrol;
+mod tasks;
 
 pub use enrol::{AgentView, NewToken, TokenView, DEFAULT_OFFLINE_AFTER_SECS};
 /// A server agent as the store keeps it (what an authenticated agent request carries).
 pub use switchboard_store::FleetAgentRecord as FleetAgent;
+pub use tasks::{
+    tier_of_call, NewTask, Target, TaskDetail, TaskEventView, TaskView, CLAIM_WAIT_CAP_SECS,
+    LEASE_SECS,
+};
 
 use crate::identity::IdentityError;
 

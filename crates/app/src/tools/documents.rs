@@ -36,6 +36,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: search,
         },
         ToolDef {
@@ -47,6 +48,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: list,
         },
         ToolDef {
@@ -56,6 +58,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
                                  "properties": {"id": id}}),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: read,
         },
         ToolDef {
@@ -72,6 +75,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: create,
         },
         ToolDef {
@@ -81,6 +85,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
                                  "required": ["id", "tags"], "properties": {"id": id, "tags": tags}}),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: tag,
         },
         ToolDef {
@@ -90,6 +95,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
                                  "properties": {"id": id}}),
             min_role: Role::Admin,
             tier: Tier::T4,
+            tier_for: None,
             run: delete,
         },
     ]

@@ -29,6 +29,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: remember,
         },
         ToolDef {
@@ -44,6 +45,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: recall,
         },
         ToolDef {
@@ -55,6 +57,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T4,
+            tier_for: None,
             run: forget,
         },
     ]

@@ -9,6 +9,7 @@
 
 pub mod approvals;
 mod documents;
+mod fleet;
 mod memory;
 pub mod schema;
 mod system;
@@ -43,6 +44,9 @@ pub struct ToolDef {
     pub input_schema: Value,
     pub min_role: Role,
     pub tier: Tier,
+    /// For a tool whose risk depends on what it is asked (`fleet.run`: by task type), the
+    /// tier of a call; the call's tier is never below `tier`.
+    pub tier_for: Option<fn(&Value) -> Tier>,
     pub run: Handler,
 }
 
@@ -125,6 +129,7 @@ impl Default for Registry {
         tools.extend(workspace::tools());
         tools.extend(memory::tools());
         tools.extend(documents::tools());
+        tools.extend(fleet::tools());
         Registry { tools }
     }
 }
@@ -166,10 +171,15 @@ pub struct SettingsChange {
     pub tier: Option<Tier>,
 }
 
-fn facts(tool: &ToolDef) -> ToolFacts<'_> {
+/// What the policy decides on; `arguments` raise the tier of a tool with `tier_for`.
+fn facts<'a>(tool: &'a ToolDef, arguments: Option<&Value>) -> ToolFacts<'a> {
+    let tier = match (tool.tier_for, arguments) {
+        (Some(tier_for), Some(args)) => tier_for(args).max(tool.tier),
+        _ => tool.tier,
+    };
     ToolFacts {
         name: tool.name,
-        tier: tool.tier,
+        tier,
         min_role: tool.min_role,
     }
 }
@@ -250,7 +260,7 @@ impl App {
                 if !settings.enabled || !access.role.at_least(tool.min_role) {
                     return None;
                 }
-                let decision = decide(Some(facts(tool)), policy, &attended(access.role));
+                let decision = decide(Some(facts(tool, None)), policy, &attended(access.role));
                 Some(ToolView {
                     name: tool.name,
                     description: tool.description,
@@ -313,7 +323,7 @@ impl App {
             injection_suspected,
             ..attended(access.role)
         };
-        let decision = decide(tool.map(facts), policy, &context);
+        let decision = decide(tool.map(|t| facts(t, Some(&arguments))), policy, &context);
         let audit = |decision: &str, outcome: Value| NewEvent {
             org,
             actor: principal.actor(),

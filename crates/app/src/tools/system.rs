@@ -34,6 +34,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Admin,
             tier: Tier::T1,
+            tier_for: None,
             run: audit_search,
         },
         ToolDef {
@@ -51,6 +52,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Admin,
             tier: Tier::T1,
+            tier_for: None,
             run: usage_summary,
         },
         ToolDef {
@@ -67,6 +69,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: approvals_list,
         },
         ToolDef {
@@ -75,6 +78,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             input_schema: json!({"type": "object", "additionalProperties": false, "properties": {}}),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: org_members,
         },
     ]

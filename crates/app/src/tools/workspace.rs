@@ -100,6 +100,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: if ticket { list::<true> } else { list::<false> },
         });
         tools.push(ToolDef {
@@ -111,6 +112,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: if ticket { get::<true> } else { get::<false> },
         });
         tools.push(ToolDef {
@@ -127,6 +129,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: if ticket {
                 create::<true>
             } else {
@@ -146,6 +149,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: if ticket {
                 comment::<true>
             } else {
@@ -161,6 +165,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Admin,
             tier: Tier::T2,
+            tier_for: None,
             run: if ticket { set_status::<true> } else { set_status::<false> },
         });
         tools.push(ToolDef {
@@ -172,6 +177,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Admin,
             tier: Tier::T4,
+            tier_for: None,
             run: if ticket {
                 delete::<true>
             } else {
@@ -186,6 +192,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
         input_schema: json!({"type": "object", "additionalProperties": false, "properties": {}}),
         min_role: Role::Viewer,
         tier: Tier::T1,
+        tier_for: None,
         run: dashboard,
     });
     tools
@@ -296,6 +303,7 @@ fn project_tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: list_projects,
         },
         ToolDef {
@@ -306,6 +314,7 @@ fn project_tools() -> Vec<ToolDef> {
                                  "properties": {"id": project_id}}),
             min_role: Role::Viewer,
             tier: Tier::T1,
+            tier_for: None,
             run: get_project,
         },
         ToolDef {
@@ -321,6 +330,7 @@ fn project_tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: create_project,
         },
         ToolDef {
@@ -336,6 +346,7 @@ fn project_tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: add_milestone,
         },
         ToolDef {
@@ -355,6 +366,7 @@ fn project_tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Member,
             tier: Tier::T2,
+            tier_for: None,
             run: update_milestone,
         },
         ToolDef {
@@ -368,6 +380,7 @@ fn project_tools() -> Vec<ToolDef> {
             }),
             min_role: Role::Admin,
             tier: Tier::T2,
+            tier_for: None,
             run: set_project_status,
         },
         ToolDef {
@@ -377,6 +390,7 @@ fn project_tools() -> Vec<ToolDef> {
                                  "properties": {"id": project_id}}),
             min_role: Role::Admin,
             tier: Tier::T4,
+            tier_for: None,
             run: delete_project,
         },
     ]

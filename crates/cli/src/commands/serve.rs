@@ -110,6 +110,7 @@ async fn announce_setup(app: &switchboard_app::App, console: &str) -> Result<(),
 fn start_workers(app: &std::sync::Arc<switchboard_app::App>) {
     app.start_accounting();
     app.start_approvals();
+    app.start_fleet();
     app.start_runtime();
     app.start_notifications();
     let identity = app.identity.clone();

@@ -2,16 +2,19 @@
 //! the agent protocol for the agents themselves (`/api/v1/agent/...`, with the agent's own
 //! credentials). The rules are the app's (`switchboard_app::fleet`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use switchboard_app::fleet::{AgentView, NewToken, TokenView};
-use switchboard_protocol::{Heartbeat, RegisterRequest, Registered};
+use switchboard_app::fleet::{AgentView, NewToken, TaskDetail, TaskView, TokenView};
+use switchboard_app::tools::{Invoked, ToolError};
+use switchboard_protocol::{
+    ClaimRequest, ClaimResponse, Heartbeat, RegisterRequest, Registered, TaskEvents, TaskResult,
+};
 
 use super::json::ApiJson;
-use crate::auth::{Admin, AgentAuth, Auth, Viewer};
-use crate::error::{ApiError, ErrorBody};
+use crate::auth::{Admin, AgentAuth, Auth, Member, Viewer};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 /// Creates a registration token (admins): `name`, `max_uses`?, `expires_at`? (RFC 3339,
@@ -120,4 +123,154 @@ pub async fn heartbeat(
 ) -> Result<StatusCode, ApiError> {
     state.app.agent_heartbeat(&agent, body).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct TaskQuery {
+    /// Only tasks in this status.
+    status: Option<String>,
+    /// Only tasks for (or run by) this agent.
+    agent_id: Option<String>,
+}
+
+/// Creates a task (members and up) through the governed `fleet.run` tool:
+/// `{"type","payload","target":{"agent_id"|"labels"},"idempotency_key"?,"max_attempts"?,
+/// "priority"?}`. 201 `{"id","status",…}`; 200 with the existing task for an idempotency key
+/// already used; 202 `{"approval_id","status":"waiting_approval"}` when the type changes a
+/// server (an admin approves it; the task is queued then).
+#[utoipa::path(post, path = "/api/v1/fleet/tasks", tag = "fleet", request_body = Object,
+    responses((status = 201, description = "Queued", body = Object),
+              (status = 200, description = "Already queued under this idempotency key", body = Object),
+              (status = 202, description = "Waiting for an approval", body = Object),
+              (status = 400, description = "Invalid; `details.field` names the field", body = ErrorBody),
+              (status = 422, description = "Not the shape of a task", body = ErrorBody)))]
+pub async fn create_task(
+    State(state): State<AppState>,
+    auth: Auth<Member>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match state.app.invoke_tool(&auth, "fleet.run", body).await {
+        Ok(Invoked::Done(task)) => {
+            let status = if task["new"] == json!(false) {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((status, Json(task)))
+        }
+        Ok(Invoked::Pending { approval_id }) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"approval_id": approval_id.to_string(), "status": "waiting_approval"})),
+        )),
+        Err(ToolError::Failed(message)) => {
+            // The service's own validation, as the tool reported it.
+            Err(ApiError::new(ErrorCode::InvalidRequest, message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The organisation's most recent tasks (100), newest first.
+#[utoipa::path(get, path = "/api/v1/fleet/tasks", tag = "fleet", params(TaskQuery),
+    responses((status = 200, description = "Tasks", body = Vec<Object>)))]
+pub async fn tasks(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Query(query): Query<TaskQuery>,
+) -> Result<Json<Vec<TaskView>>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .fleet_tasks(&auth, query.status.as_deref(), query.agent_id.as_deref())
+            .await?,
+    ))
+}
+
+/// A task: `{"id","status","attempts","result"?,"error"?,…,"events":[…]}`.
+#[utoipa::path(get, path = "/api/v1/fleet/tasks/{id}", tag = "fleet",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The task with its history", body = Object),
+              (status = 404, description = "No such task here", body = ErrorBody)))]
+pub async fn task(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskDetail>, ApiError> {
+    Ok(Json(state.app.fleet_task(&auth, &id).await?))
+}
+
+/// Cancels a task that has not finished (members and up).
+#[utoipa::path(post, path = "/api/v1/fleet/tasks/{id}/cancel", tag = "fleet",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Cancelled", body = Object),
+              (status = 404, description = "No such task here", body = ErrorBody),
+              (status = 409, description = "It finished already", body = ErrorBody)))]
+pub async fn cancel_task(
+    State(state): State<AppState>,
+    auth: Auth<Member>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskView>, ApiError> {
+    Ok(Json(state.app.cancel_task(&auth, &id).await?))
+}
+
+/// Long-polls for a task (agent credentials): waits up to `wait_secs` (at most 25 s on this
+/// hub) and answers `{"task": null}` or a leased task.
+#[utoipa::path(post, path = "/api/v1/agent/claim", tag = "fleet", request_body = Object,
+    responses((status = 200, description = "`{task}`", body = Object),
+              (status = 401, description = "Unknown or revoked agent", body = ErrorBody)))]
+pub async fn claim(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    ApiJson(body): ApiJson<ClaimRequest>,
+) -> Result<Json<ClaimResponse>, ApiError> {
+    let task = state
+        .app
+        .claim_task(&agent, body.wait_secs, &body.executors)
+        .await?;
+    Ok(Json(ClaimResponse { task }))
+}
+
+/// Extends the agent's lease of a task: `{"lease_secs"}`; 409 when it is no longer the
+/// agent's (stop working on it).
+#[utoipa::path(post, path = "/api/v1/agent/tasks/{id}/lease", tag = "fleet",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "`{lease_secs}`", body = Object),
+              (status = 409, description = "No longer leased to this agent", body = ErrorBody)))]
+pub async fn extend_lease(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let secs = state.app.extend_task_lease(&agent, &id).await?;
+    Ok(Json(json!({"lease_secs": secs})))
+}
+
+/// Progress (0–100) and log lines of a running task.
+#[utoipa::path(post, path = "/api/v1/agent/tasks/{id}/events", tag = "fleet", request_body = Object,
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Kept"),
+              (status = 409, description = "No longer leased to this agent", body = ErrorBody)))]
+pub async fn task_events(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TaskEvents>,
+) -> Result<StatusCode, ApiError> {
+    state.app.record_task_events(&agent, &id, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The task's result: `{"success","output","error"?,"log"}`; 409 when the task is no longer
+/// the agent's (its lease ran out and it was handed on, or it was cancelled).
+#[utoipa::path(post, path = "/api/v1/agent/tasks/{id}/result", tag = "fleet", request_body = Object,
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The task now", body = Object),
+              (status = 409, description = "No longer leased to this agent", body = ErrorBody)))]
+pub async fn task_result(
+    State(state): State<AppState>,
+    AgentAuth(agent): AgentAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TaskResult>,
+) -> Result<Json<TaskView>, ApiError> {
+    Ok(Json(state.app.finish_task(&agent, &id, body).await?))
 }

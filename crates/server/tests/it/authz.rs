@@ -123,7 +123,16 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ("get", "/api/v1/fleet/agents" | "/api/v1/fleet/agents/{id}") => Tenant(0),
         // A token is the credential (an unusable one is refused with 401 — tested in fleet.rs).
         ("post", "/api/v1/agent/register") => Public,
-        ("post", "/api/v1/agent/heartbeat") => FleetAgent,
+        (
+            "post",
+            "/api/v1/agent/heartbeat"
+            | "/api/v1/agent/claim"
+            | "/api/v1/agent/tasks/{id}/lease"
+            | "/api/v1/agent/tasks/{id}/events"
+            | "/api/v1/agent/tasks/{id}/result",
+        ) => FleetAgent,
+        ("get", "/api/v1/fleet/tasks" | "/api/v1/fleet/tasks/{id}") => Tenant(0),
+        ("post", "/api/v1/fleet/tasks" | "/api/v1/fleet/tasks/{id}/cancel") => Tenant(1),
         // With the bodies below: an organisation-wide fact (members and up), forgotten by
         // admins (a person's own facts are any member's; tested in workspace.rs).
         ("get", "/api/v1/memory" | "/api/v1/memory/search") => Tenant(0),
@@ -427,6 +436,17 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{fleet_agent}");
+    let (status, fleet_task) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/fleet/tasks",
+            Some(
+                json!({"type": "echo", "payload": {"message": "matrix"}, "target": {"labels": {}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{fleet_task}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -463,6 +483,7 @@ async fn fixture(server: &TestServer) -> Fixture {
             "fleet-agent",
             fleet_agent["agent_id"].as_str().unwrap().to_owned(),
         ),
+        ("fleet-task", fleet_task["id"].as_str().unwrap().to_owned()),
         (
             "{milestone_id}",
             milestone["id"].as_str().unwrap().to_owned(),
@@ -581,6 +602,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
         ("patch", "/api/v1/documents/{id}") => json!({"tags": "matrix"}),
         ("post", "/api/v1/fleet/registration-tokens") => json!({"name": "Matrix"}),
+        ("post", "/api/v1/fleet/tasks") => {
+            json!({"type": "echo", "payload": {}, "target": {"labels": {}}})
+        }
         _ => return None,
     })
 }
@@ -609,12 +633,16 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/documents/") => "document",
                 ("{id}", _, _) if path.contains("/registration-tokens/") => "fleet-token",
                 ("{id}", _, _) if path.contains("/fleet/agents/") => "fleet-agent",
+                ("{id}", _, _) if path.contains("/tasks/") => "fleet-task",
                 (other, _, _) => other,
             };
             // `{slug}` names any organisation; `{name}` is a provider of the caller's own.
             // Tools are the installation's.
             targets_acme |= key != "{slug}" && key != "{name}" && key != "tool";
-            params[key].clone()
+            params
+                .get(key)
+                .unwrap_or_else(|| panic!("{path}: no fixture for {key}"))
+                .clone()
         })
         .collect::<Vec<_>>()
         .join("/");

@@ -157,4 +157,140 @@ server_tests! {
         let (_, listed) = server.send(&owner, Method::GET, "/api/v1/fleet/agents", None).await;
         assert_eq!(listed[0]["status"], "offline", "{listed}");
     }
+
+    async fn tasks_are_queued_approved_claimed_and_finished_once(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let admin = server.member(&owner, "admin@acme.test", "admin").await;
+        let member = server.member(&owner, "me@acme.test", "member").await;
+        let viewer = server.member(&owner, "vi@acme.test", "viewer").await;
+        let outsider = server.org_with_owner(&operator, "globex").await;
+        let (_, made) = server.send(&owner, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "web"}))).await;
+        let (_, enrolled) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&made["token"], "web-1"))).await;
+        let (agent, secret) = (enrolled["agent_id"].as_str().unwrap().to_owned(), enrolled["secret"].as_str().unwrap().to_owned());
+        let (_, theirs) = server.send(&outsider, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "x"}))).await;
+        let (_, other) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&theirs["token"], "theirs"))).await;
+        let (other_id, other_secret) = (other["agent_id"].as_str().unwrap().to_owned(), other["secret"].as_str().unwrap().to_owned());
+        let claim = |id: String, secret: String| {
+            let server = &server;
+            async move { as_agent(server, &id, &secret, "/api/v1/agent/claim", json!({"wait_secs": 0, "executors": ["echo", "shell"]})).await }
+        };
+
+        // Bad tasks are refused with the reason; viewers do not run tasks.
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "rm", "target": {"labels": {}}}))).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_arguments")), "{answer}");
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "echo", "target": {"agent_id": other_id}}))).await;
+        assert_eq!(status, 400, "another organisation's agent is no target: {answer}");
+        let (status, _) = server.send(&viewer, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "echo", "target": {"labels": {}}}))).await;
+        assert_eq!(status, 403);
+
+        // An echo task: queued at once; the same idempotency key gives the same task.
+        let echo = json!({"type": "echo", "payload": {"message": "hello"}, "target": {"labels": {"role": "web"}}, "idempotency_key": "hello-1"});
+        let (status, task) = server.send(&member, Method::POST, "/api/v1/fleet/tasks", Some(echo.clone())).await;
+        assert_eq!((status, task["status"].as_str()), (201, Some("queued")), "{task}");
+        let (status, again) = server.send(&member, Method::POST, "/api/v1/fleet/tasks", Some(echo)).await;
+        assert_eq!((status, again["id"].clone()), (200, task["id"].clone()), "one task per key");
+        let id = task["id"].as_str().unwrap().to_owned();
+
+        // Only an agent of the organisation, carrying the labels, claims it — once.
+        let (_, none) = claim(other_id.clone(), other_secret.clone()).await;
+        assert_eq!(none["task"], Value::Null, "another organisation's agent gets nothing");
+        let (status, got) = claim(agent.clone(), secret.clone()).await;
+        assert_eq!(status, 200, "{got}");
+        assert_eq!((got["task"]["id"].as_str(), got["task"]["type"].as_str(), got["task"]["attempt"].as_u64()), (Some(id.as_str()), Some("echo"), Some(1)));
+        assert_eq!(got["task"]["payload"]["message"], "hello");
+        let (_, empty) = claim(agent.clone(), secret.clone()).await;
+        assert_eq!(empty["task"], Value::Null);
+        let (status, lease) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/lease"), json!({})).await;
+        assert_eq!((status, lease["lease_secs"].as_u64()), (200, Some(30)));
+        let (status, _) = as_agent(&server, &other_id, &other_secret, &format!("/api/v1/agent/tasks/{id}/result"), json!({"success": true})).await;
+        assert_eq!(status, 404, "another organisation's agent cannot even see it");
+        let (status, _) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/events"),
+            json!({"progress": 50, "log": ["saying hello"]})).await;
+        assert_eq!(status, 204);
+        let (status, done) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/result"),
+            json!({"success": true, "output": {"message": "hello"}, "log": ["said hello"]})).await;
+        assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+        let (status, _) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/result"), json!({"success": false})).await;
+        assert_eq!(status, 409, "a result counts once");
+        let (_, seen) = server.send(&viewer, Method::GET, &format!("/api/v1/fleet/tasks/{id}"), None).await;
+        assert_eq!((seen["status"].as_str(), seen["attempts"].as_i64()), (Some("succeeded"), Some(1)));
+        assert_eq!(seen["result"]["output"]["message"], "hello");
+        let history: Vec<String> = seen["events"].as_array().unwrap().iter()
+            .map(|e| format!("{}:{}", e["kind"].as_str().unwrap(), e["to"].as_str().or(e["message"].as_str()).unwrap_or("-"))).collect();
+        assert_eq!(history, ["status:queued", "status:leased", "progress:50", "log:saying hello", "status:succeeded"]);
+        let (status, _) = server.send(&outsider, Method::GET, &format!("/api/v1/fleet/tasks/{id}"), None).await;
+        assert_eq!(status, 404);
+
+        // A shell task changes a server: it waits for an admin's approval, then is queued.
+        let shell = json!({"type": "shell", "payload": {"command": "/bin/sleep", "args": ["1"]}, "target": {"agent_id": agent}});
+        let (status, pending) = server.send(&member, Method::POST, "/api/v1/fleet/tasks", Some(shell)).await;
+        assert_eq!((status, pending["status"].as_str()), (202, Some("waiting_approval")), "{pending}");
+        let (_, nothing) = claim(agent.clone(), secret.clone()).await;
+        assert_eq!(nothing["task"], Value::Null, "not before it is approved");
+        let approval = pending["approval_id"].as_str().unwrap();
+        let (status, decided) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{approval}/approve"), Some(json!({}))).await;
+        assert_eq!(status, 200, "{decided}");
+        let mut shell_task = Value::Null;
+        for _ in 0..50 {
+            let (_, got) = claim(agent.clone(), secret.clone()).await;
+            if !got["task"].is_null() {
+                shell_task = got["task"].clone();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(shell_task["type"], "shell", "queued once approved");
+
+        // A lease that runs out: the task goes back with a wait, or is dead after its attempts.
+        let shell_id: switchboard_domain::TaskId = shell_task["id"].as_str().unwrap().parse().unwrap();
+        let agent_id: switchboard_domain::FleetAgentId = agent.parse().unwrap();
+        let acme = server.app.store.orgs.get_by_slug("acme").await.unwrap().unwrap().id;
+        let past = server.app.clock.now() - chrono::Duration::seconds(1);
+        assert!(server.app.store.fleet.extend_lease(acme, shell_id, agent_id, past).await.unwrap());
+        let mut requeued = Value::Null;
+        for _ in 0..30 {
+            let (_, t) = server.send(&viewer, Method::GET, &format!("/api/v1/fleet/tasks/{shell_id}"), None).await;
+            if t["status"] == "queued" {
+                requeued = t;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(requeued["status"], "queued", "the lease worker put it back: {requeued}");
+        assert!(requeued["error"].as_str().unwrap().contains("lease ran out"), "{requeued}");
+        let (status, _) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{shell_id}/result"), json!({"success": true})).await;
+        assert_eq!(status, 409, "a late result from the old lease does not count");
+        let (_, cancelled) = server.send(&member, Method::POST, &format!("/api/v1/fleet/tasks/{shell_id}/cancel"), None).await;
+        assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+        let (status, _) = server.send(&member, Method::POST, &format!("/api/v1/fleet/tasks/{shell_id}/cancel"), None).await;
+        assert_eq!(status, 409);
+
+        let once = json!({"type": "echo", "payload": {}, "target": {"agent_id": agent}, "max_attempts": 1});
+        let (_, t) = server.send(&member, Method::POST, "/api/v1/fleet/tasks", Some(once)).await;
+        let once_id: switchboard_domain::TaskId = t["id"].as_str().unwrap().parse().unwrap();
+        let (_, got) = claim(agent.clone(), secret.clone()).await;
+        assert_eq!(got["task"]["id"].as_str(), Some(once_id.to_string().as_str()));
+        let past = server.app.clock.now() - chrono::Duration::seconds(1);
+        server.app.store.fleet.extend_lease(acme, once_id, agent_id, past).await.unwrap();
+        let mut dead = Value::Null;
+        for _ in 0..30 {
+            let (_, t) = server.send(&viewer, Method::GET, &format!("/api/v1/fleet/tasks/{once_id}"), None).await;
+            if t["status"] == "dead" {
+                dead = t;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(dead["status"], "dead", "no attempts left: {dead}");
+
+        let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=fleet.task", None).await;
+        let mut kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds, ["fleet.task.cancelled", "fleet.task.dead", "fleet.task.leased", "fleet.task.queued", "fleet.task.requeued", "fleet.task.succeeded"]);
+    }
 }

@@ -38,6 +38,7 @@ impl TestServer {
         )));
         app.start_accounting();
         app.start_approvals();
+        app.start_fleet();
         app.start_runtime();
         app.start_notifications();
         let router = switchboard_server::router(app.clone(), options);

@@ -38,6 +38,7 @@ fn tool(name: &'static str, tier: Tier, run: switchboard_app::tools::Handler) ->
             "properties": {"text": {"type": "string", "maxLength": 200}}}),
         min_role: Role::Viewer,
         tier,
+        tier_for: None,
         run,
     }
 }

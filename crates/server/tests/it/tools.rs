@@ -31,7 +31,9 @@ fn names(list: &Value) -> Vec<&str> {
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())
-        .filter(|n| !n.starts_with("workspace.") && !n.starts_with("memory."))
+        .filter(|n| {
+            !n.starts_with("workspace.") && !n.starts_with("memory.") && !n.starts_with("fleet.")
+        })
         .collect()
 }
 

@@ -153,7 +153,7 @@ crate::sql::fleet::fleet_repo!(
     "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
      attempts = attempts + 1, updated_at = $4 \
      WHERE id = (SELECT t.id FROM tasks t WHERE t.org_id = $1 AND t.status = 'queued' \
-     AND t.run_after <= $4 AND (t.target_agent = $2 \
+     AND t.run_after <= $4 AND $6::jsonb ? t.kind AND (t.target_agent = $2 \
      OR (t.target_agent IS NULL AND t.target_labels::jsonb <@ $3::jsonb)) \
      ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
      RETURNING {columns}"

@@ -209,7 +209,7 @@ pub(crate) use insert_task_events;
 
 /// `$db`; `$begin` — the statement that starts a claim's transaction; `$claim` — the claim:
 /// `$1` organisation, `$2` agent id, `$3` the agent's labels (JSON), `$4` now, `$5` lease
-/// end, returning the task's columns (`{columns}`).
+/// end, `$6` the kinds it runs (JSON array), returning the task's columns (`{columns}`).
 macro_rules! fleet_repo {
     ($db:ty, $begin:literal, $claim:expr) => {
         #[async_trait::async_trait]
@@ -502,6 +502,7 @@ macro_rules! fleet_repo {
             async fn claim(
                 &self,
                 agent: &$crate::fleet::FleetAgentRecord,
+                executors: &[String],
                 lease_until: switchboard_domain::Timestamp,
                 at: switchboard_domain::Timestamp,
                 mut event: $crate::fleet::TaskEventRecord,
@@ -518,6 +519,7 @@ macro_rules! fleet_repo {
                     .bind($crate::sql::fleet::labels_json(&agent.labels))
                     .bind(at)
                     .bind(lease_until)
+                    .bind(serde_json::to_string(executors).unwrap_or_else(|_| "[]".to_owned()))
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;

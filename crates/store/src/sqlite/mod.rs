@@ -114,7 +114,8 @@ crate::sql::fleet::fleet_repo!(
     "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
      attempts = attempts + 1, updated_at = $4 \
      WHERE id = (SELECT t.id FROM tasks t WHERE t.org_id = $1 AND t.status = 'queued' \
-     AND t.run_after <= $4 AND (t.target_agent = $2 OR (t.target_agent IS NULL AND NOT EXISTS \
+     AND t.run_after <= $4 AND t.kind IN (SELECT value FROM json_each($6)) \
+     AND (t.target_agent = $2 OR (t.target_agent IS NULL AND NOT EXISTS \
      (SELECT 1 FROM json_each(t.target_labels) s WHERE NOT EXISTS \
      (SELECT 1 FROM json_each($3) a WHERE a.key = s.key AND a.value = s.value)))) \
      ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1) RETURNING {columns}"

@@ -130,6 +130,36 @@ async fn enrol(
         .unwrap()
 }
 
+/// Claims with every kind of executor enabled.
+trait ClaimAll {
+    async fn claim_all(
+        &self,
+        agent: &FleetAgentRecord,
+        lease: switchboard_domain::Timestamp,
+        at: switchboard_domain::Timestamp,
+        event: TaskEventRecord,
+    ) -> Result<Option<TaskRecord>, StoreError>;
+}
+
+impl ClaimAll for std::sync::Arc<dyn switchboard_store::FleetRepo> {
+    async fn claim_all(
+        &self,
+        agent: &FleetAgentRecord,
+        lease: switchboard_domain::Timestamp,
+        at: switchboard_domain::Timestamp,
+        event: TaskEventRecord,
+    ) -> Result<Option<TaskRecord>, StoreError> {
+        self.claim(
+            agent,
+            &["echo".to_owned(), "shell".to_owned()],
+            lease,
+            at,
+            event,
+        )
+        .await
+    }
+}
+
 backend_tests! {
     async fn tokens_enrol_agents_only_while_usable(store: Store) {
         let clock = clock();
@@ -190,16 +220,18 @@ backend_tests! {
         store.fleet.insert_task(&later, &event(&clock, &later, None, "queued")).await.unwrap();
 
         let lease = clock.now() + Duration::seconds(30);
-        assert!(store.fleet.claim(&outsider, lease, clock.now(), claim_event(&clock, &outsider)).await.unwrap().is_none(),
+        assert!(store.fleet.claim(&web, &["shell".to_owned()], lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(),
+            "an agent without the echo executor is offered no echo task");
+        assert!(store.fleet.claim_all(&outsider, lease, clock.now(), claim_event(&clock, &outsider)).await.unwrap().is_none(),
             "another organisation's agent claims nothing");
         // Highest priority first (the one not yet due waits); then what the labels select.
-        let got = store.fleet.claim(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
+        let got = store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
         assert_eq!((got.id, got.status.as_str(), got.attempts, got.lease_agent), (urgent.id, "leased", 1, Some(web.id)));
-        let got = store.fleet.claim(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
+        let got = store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
         assert_eq!(got.id, first.id);
-        assert!(store.fleet.claim(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(),
+        assert!(store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(),
             "the db agent's task is not for web");
-        let got = store.fleet.claim(&db, lease, clock.now(), claim_event(&clock, &db)).await.unwrap().unwrap();
+        let got = store.fleet.claim_all(&db, lease, clock.now(), claim_event(&clock, &db)).await.unwrap().unwrap();
         assert_eq!(got.id, for_db.id);
 
         // Only the holder extends or finishes; a finished task does not move again.
@@ -232,9 +264,9 @@ backend_tests! {
         assert!(store.fleet.move_task(&back).await.unwrap());
         let requeued = store.fleet.task(org, urgent.id).await.unwrap().unwrap();
         assert_eq!((requeued.status.as_str(), requeued.lease_agent, requeued.attempts), ("queued", None, 1));
-        assert!(store.fleet.claim(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(), "waits its backoff");
+        assert!(store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(), "waits its backoff");
         clock.advance(Duration::seconds(6));
-        let retried = store.fleet.claim(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
+        let retried = store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().unwrap();
         assert_eq!((retried.id, retried.attempts), (urgent.id, 2));
         assert_eq!(store.fleet.tasks(org, Some("leased"), None, 10).await.unwrap().len(), 2);
     }
@@ -265,7 +297,7 @@ backend_tests! {
                 loop {
                     let mut e = ev.clone();
                     e.id = TaskEventId::generate(&switchboard_domain::SystemClock);
-                    match store.fleet.claim(&a, lease, now, e).await.unwrap() {
+                    match store.fleet.claim_all(&a, lease, now, e).await.unwrap() {
                         Some(t) => mine.push(t.id),
                         None => break,
                     }

@@ -1,0 +1,163 @@
+//! The agent's own configuration (TOML): which executors it runs and within which limits.
+//! The hub cannot widen it: a task for an executor not enabled here is refused by the agent.
+//!
+//! ```toml
+//! [executors.echo]
+//! enabled = true
+//! [executors.shell]
+//! enabled = true
+//! allow = [{ path = "/bin/sleep", args = ["^[0-9]{1,3}$"] }]
+//! ```
+//! Executors not named are disabled.
+
+use std::path::Path;
+
+use regex::Regex;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub executors: Executors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Executors {
+    pub echo: Option<Toggle>,
+    pub shell: Option<ShellConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub allow: Vec<AllowedCommand>,
+    /// Seconds a command may run (default 60).
+    pub timeout_secs: Option<u64>,
+    /// Bytes of stdout and of stderr kept (default 64 KiB).
+    pub max_output_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedCommand {
+    /// Absolute path of the executable.
+    pub path: String,
+    /// One pattern per argument position; the command takes exactly this many arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// A command the agent may run, its patterns compiled and anchored.
+#[derive(Debug)]
+pub struct Allowed {
+    pub path: String,
+    pub args: Vec<Regex>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.allowed_commands()?;
+        Ok(config)
+    }
+
+    /// The executors enabled here (what the agent tells the hub it can run).
+    pub fn enabled(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.executors.echo.as_ref().is_some_and(|e| e.enabled) {
+            out.push("echo".to_owned());
+        }
+        if self.executors.shell.as_ref().is_some_and(|s| s.enabled) {
+            out.push("shell".to_owned());
+        }
+        out
+    }
+
+    /// The shell allowlist, checked: absolute paths, valid patterns (anchored whole).
+    pub fn allowed_commands(&self) -> Result<Vec<Allowed>, String> {
+        let Some(shell) = &self.executors.shell else {
+            return Ok(Vec::new());
+        };
+        shell
+            .allow
+            .iter()
+            .map(|a| {
+                if !Path::new(&a.path).is_absolute() {
+                    return Err(format!(
+                        "executors.shell.allow: `{}` is not an absolute path",
+                        a.path
+                    ));
+                }
+                let args = a
+                    .args
+                    .iter()
+                    .map(|p| {
+                        Regex::new(&format!("^(?:{p})$"))
+                            .map_err(|e| format!("executors.shell.allow `{}`: {e}", a.path))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Allowed {
+                    path: a.path.clone(),
+                    args,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.allowed_commands()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn only_named_executors_are_enabled() {
+        let config = parse("[executors.echo]\nenabled = true\n").unwrap();
+        assert_eq!(config.enabled(), ["echo"]);
+        assert!(parse("").unwrap().enabled().is_empty());
+        let config = parse(
+            "[executors.shell]\nenabled = true\nallow = [{ path = \"/bin/sleep\", args = [\"[0-9]{1,3}\"] }]\n",
+        )
+        .unwrap();
+        assert_eq!(config.enabled(), ["shell"]);
+        let allowed = config.allowed_commands().unwrap();
+        assert!(allowed[0].args[0].is_match("10"));
+        assert!(
+            !allowed[0].args[0].is_match("10; rm"),
+            "patterns match the whole argument"
+        );
+    }
+
+    #[test]
+    fn bad_allowlists_are_refused_at_start() {
+        assert!(parse("[executors.shell]\nallow = [{ path = \"sleep\" }]\n")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(
+            parse("[executors.shell]\nallow = [{ path = \"/bin/x\", args = [\"(\"] }]\n").is_err()
+        );
+        assert!(
+            parse("[executors.telnet]\nenabled = true\n").is_err(),
+            "unknown executors are an error"
+        );
+    }
+}

@@ -1,0 +1,666 @@
+//! The task queue: tasks created by people, API keys or the assistant (through the
+//! `fleet.run` tool, whose tier follows the task type — so a task that changes a server waits
+//! for an admin's approval before it is queued), claimed by agents with a lease they extend,
+//! finished with a result, put back with a backoff when a lease runs out (dead after
+//! `max_attempts`), cancelled by people. Every move is in the task's history and the audit log.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use switchboard_domain::fleet::{parse_labels, retry_delay_secs, task_tier, TaskStatus};
+use switchboard_domain::{FleetAgentId, OrgId, Role, TaskEventId, TaskId, Tier, Timestamp};
+use switchboard_protocol::{LeasedTask, TaskEvents, TaskResult, MAX_CLAIM_WAIT_SECS};
+use switchboard_store::{FleetAgentRecord, TaskEventRecord, TaskMove, TaskRecord};
+
+use super::{invalid, FleetError};
+use crate::audit::Actor;
+use crate::identity::{IdentityError, Principal};
+use crate::App;
+
+/// How long a lease lasts unless the agent extends it.
+pub const LEASE_SECS: i64 = 30;
+/// The most a claim waits on the hub (below the HTTP request timeout).
+pub const CLAIM_WAIT_CAP_SECS: u64 = 25;
+const MAX_PAYLOAD: usize = 64 * 1024;
+const MAX_LOG_LINES: usize = 200;
+const MAX_LOG_LINE: usize = 2_000;
+const MAX_OUTPUT: usize = 256 * 1024;
+
+/// `POST /api/v1/fleet/tasks` (and the `fleet.run` tool).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub payload: Value,
+    pub target: Target,
+    pub idempotency_key: Option<String>,
+    pub max_attempts: Option<i64>,
+    pub priority: Option<i64>,
+}
+
+/// One agent, or every agent carrying these labels (the first to ask runs it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub agent_id: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub payload: Value,
+    pub target: Value,
+    pub priority: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub agent_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskEventView {
+    pub at: String,
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub agent_id: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    pub task: TaskView,
+    pub events: Vec<TaskEventView>,
+}
+
+fn view(t: &TaskRecord) -> TaskView {
+    let target = match t.target_agent {
+        Some(a) => json!({"agent_id": a.to_string()}),
+        None => json!({"labels": t.target_labels}),
+    };
+    TaskView {
+        id: t.id.to_string(),
+        kind: t.kind.clone(),
+        status: t.status.clone(),
+        attempts: t.attempts,
+        max_attempts: t.max_attempts,
+        payload: serde_json::from_str(&t.payload).unwrap_or(Value::Null),
+        target,
+        priority: t.priority,
+        result: t
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        error: t.error.clone(),
+        agent_id: t.lease_agent.map(|a| a.to_string()),
+        idempotency_key: t.idempotency_key.clone(),
+        created_at: t.created_at.to_rfc3339(),
+        updated_at: t.updated_at.to_rfc3339(),
+    }
+}
+
+fn event_view(e: &TaskEventRecord) -> TaskEventView {
+    TaskEventView {
+        at: e.at.to_rfc3339(),
+        kind: e.kind.clone(),
+        from: e.from_status.clone(),
+        to: e.to_status.clone(),
+        agent_id: e.agent_id.map(|a| a.to_string()),
+        message: e.message.clone(),
+    }
+}
+
+/// The tier of a `fleet.run` call: its type's, or for a `composite` the highest of its
+/// steps'. Unknown types count as T2 (they are refused when the task is made).
+pub fn tier_of_call(arguments: &Value) -> Tier {
+    let kind = arguments["type"].as_str().unwrap_or_default();
+    if kind == "composite" {
+        return arguments["payload"]["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|step| step["type"].as_str().and_then(task_tier))
+            .max()
+            .unwrap_or(Tier::T2)
+            .max(Tier::T2);
+    }
+    task_tier(kind).unwrap_or(Tier::T2)
+}
+
+fn agent_actor(agent: FleetAgentId) -> Actor {
+    Actor::Agent(format!("fleet-agent:{agent}"))
+}
+
+impl App {
+    /// A status entry of a task's history: `(from, to)`.
+    fn task_event(
+        &self,
+        org: OrgId,
+        task: TaskId,
+        (from, to): (Option<TaskStatus>, TaskStatus),
+        agent: Option<FleetAgentId>,
+        message: Option<String>,
+        at: Timestamp,
+    ) -> TaskEventRecord {
+        TaskEventRecord {
+            id: TaskEventId::generate(self.clock.as_ref()),
+            org_id: org,
+            task_id: task,
+            at,
+            kind: "status".to_owned(),
+            from_status: from.map(|s| s.as_str().to_owned()),
+            to_status: Some(to.as_str().to_owned()),
+            agent_id: agent,
+            message,
+        }
+    }
+
+    /// Queues a task (members and up). Approval, when its type needs one, happened before:
+    /// call this through the `fleet.run` tool (`App::invoke_tool`) to get the policy.
+    pub async fn create_task(
+        &self,
+        principal: &Principal,
+        input: NewTask,
+    ) -> Result<(TaskView, bool), FleetError> {
+        let org = principal.tenant(Role::Member)?.org.id;
+        if task_tier(&input.kind).is_none() {
+            let known: Vec<&str> = switchboard_domain::fleet::TASK_TYPES
+                .iter()
+                .map(|(k, _)| *k)
+                .collect();
+            return Err(invalid(
+                "type",
+                format!("`type` is one of {}.", known.join(", ")),
+            ));
+        }
+        let payload = match &input.payload {
+            Value::Null => json!({}),
+            Value::Object(_) => input.payload.clone(),
+            _ => return Err(invalid("payload", "`payload` is a JSON object.")),
+        };
+        let payload = payload.to_string();
+        if payload.len() > MAX_PAYLOAD {
+            return Err(invalid("payload", "`payload` may be at most 64 KB."));
+        }
+        let (target_agent, target_labels) = match (&input.target.agent_id, &input.target.labels) {
+            (Some(id), None) => {
+                let agent = self
+                    .own_fleet_agent(org, id)
+                    .await
+                    .map_err(|_| invalid("target", "No such agent in this organisation."))?;
+                if agent.revoked_at.is_some() {
+                    return Err(invalid("target", "That agent is revoked."));
+                }
+                (Some(agent.id), Default::default())
+            }
+            (None, Some(labels)) => {
+                let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let labels = parse_labels(pairs.iter().map(String::as_str))
+                    .map_err(|e| invalid("target", e))?;
+                (None, labels)
+            }
+            _ => {
+                return Err(invalid(
+                    "target",
+                    "`target` is `{\"agent_id\": …}` or `{\"labels\": {…}}`.",
+                ))
+            }
+        };
+        let max_attempts = input.max_attempts.unwrap_or(3);
+        if !(1..=10).contains(&max_attempts) {
+            return Err(invalid("max_attempts", "`max_attempts` must be 1–10."));
+        }
+        let priority = input.priority.unwrap_or(0);
+        if !(-100..=100).contains(&priority) {
+            return Err(invalid("priority", "`priority` must be -100–100."));
+        }
+        let key = input
+            .idempotency_key
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        if key.as_ref().is_some_and(|k| k.chars().count() > 200) {
+            return Err(invalid(
+                "idempotency_key",
+                "`idempotency_key` may be at most 200 characters.",
+            ));
+        }
+        let now = self.clock.now();
+        let (actor_kind, actor_id) = principal.actor().parts();
+        let record = TaskRecord {
+            id: TaskId::generate(self.clock.as_ref()),
+            org_id: org,
+            kind: input.kind,
+            payload,
+            target_agent,
+            target_labels,
+            priority,
+            idempotency_key: key,
+            status: TaskStatus::Queued.as_str().to_owned(),
+            attempts: 0,
+            max_attempts,
+            run_after: now,
+            lease_agent: None,
+            lease_expires_at: None,
+            result: None,
+            error: None,
+            approval_id: None,
+            actor_kind: actor_kind.to_owned(),
+            actor_id,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = self.task_event(org, record.id, (None, TaskStatus::Queued), None, None, now);
+        let (stored, new) = self.store.fleet.insert_task(&record, &event).await?;
+        if new {
+            self.fleet_wake.notify_waiters();
+            self.fleet_audit(
+                org,
+                principal.actor(),
+                "fleet.task.queued",
+                &stored.id.to_string(),
+                json!({"type": stored.kind, "target": view(&stored).target}),
+            )
+            .await?;
+        }
+        Ok((view(&stored), new))
+    }
+
+    /// A task with its history (viewers and up).
+    pub async fn fleet_task(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<TaskDetail, FleetError> {
+        let org = principal.tenant(Role::Viewer)?.org.id;
+        let task = self.own_task(org, id).await?;
+        let events = self.store.fleet.task_events(org, task.id).await?;
+        Ok(TaskDetail {
+            task: view(&task),
+            events: events.iter().map(event_view).collect(),
+        })
+    }
+
+    /// The organisation's most recent tasks (viewers and up), of one status if given.
+    pub async fn fleet_tasks(
+        &self,
+        principal: &Principal,
+        status: Option<&str>,
+        agent: Option<&str>,
+    ) -> Result<Vec<TaskView>, FleetError> {
+        let org = principal.tenant(Role::Viewer)?.org.id;
+        if let Some(s) = status {
+            TaskStatus::parse(s).ok_or_else(|| invalid("status", "Unknown task status."))?;
+        }
+        let agent = match agent {
+            Some(id) => Some(self.own_fleet_agent(org, id).await?.id),
+            None => None,
+        };
+        let tasks = self.store.fleet.tasks(org, status, agent, 100).await?;
+        Ok(tasks.iter().map(view).collect())
+    }
+
+    /// Cancels a task that has not finished (members and up); a running agent learns it
+    /// when it next extends its lease or sends its result.
+    pub async fn cancel_task(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<TaskView, FleetError> {
+        let org = principal.tenant(Role::Member)?.org.id;
+        let task = self.own_task(org, id).await?;
+        let from = TaskStatus::parse(&task.status).unwrap_or(TaskStatus::Dead);
+        if !from.can_move_to(TaskStatus::Cancelled) {
+            return Err(FleetError::Conflict(format!(
+                "The task is {} already.",
+                task.status
+            )));
+        }
+        let now = self.clock.now();
+        let moved = self
+            .store
+            .fleet
+            .move_task(&TaskMove {
+                org,
+                task: task.id,
+                from: &["waiting_approval", "queued", "leased"],
+                lease_agent: None,
+                to: TaskStatus::Cancelled.as_str(),
+                at: now,
+                result: None,
+                error: None,
+                run_after: None,
+                event: self.task_event(
+                    org,
+                    task.id,
+                    (Some(from), TaskStatus::Cancelled),
+                    None,
+                    None,
+                    now,
+                ),
+            })
+            .await?;
+        if !moved {
+            return Err(FleetError::Conflict(
+                "The task finished meanwhile.".to_owned(),
+            ));
+        }
+        self.fleet_audit(
+            org,
+            principal.actor(),
+            "fleet.task.cancelled",
+            &task.id.to_string(),
+            json!({"from": task.status}),
+        )
+        .await?;
+        Ok(view(&self.own_task(org, id).await?))
+    }
+
+    async fn own_task(&self, org: OrgId, id: &str) -> Result<TaskRecord, FleetError> {
+        let id: TaskId = id.parse().map_err(|_| IdentityError::NotFound)?;
+        self.store
+            .fleet
+            .task(org, id)
+            .await?
+            .ok_or_else(|| IdentityError::NotFound.into())
+    }
+
+    /// Waits up to `wait_secs` (capped) for a task this agent may run and leases it.
+    pub async fn claim_task(
+        &self,
+        agent: &FleetAgentRecord,
+        wait_secs: u64,
+        executors: &[String],
+    ) -> Result<Option<LeasedTask>, FleetError> {
+        let wait = wait_secs.min(MAX_CLAIM_WAIT_SECS).min(CLAIM_WAIT_CAP_SECS);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+        loop {
+            // Registered before the attempt, so a task queued meanwhile wakes this claim.
+            let woken = self.fleet_wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let now = self.clock.now();
+            let event = self.task_event(
+                agent.org_id,
+                TaskId::generate(self.clock.as_ref()),
+                (Some(TaskStatus::Queued), TaskStatus::Leased),
+                Some(agent.id),
+                None,
+                now,
+            );
+            let lease_until = now + Duration::seconds(LEASE_SECS);
+            if let Some(task) = self
+                .store
+                .fleet
+                .claim(agent, executors, lease_until, now, event)
+                .await?
+            {
+                self.fleet_audit(
+                    agent.org_id,
+                    agent_actor(agent.id),
+                    "fleet.task.leased",
+                    &task.id.to_string(),
+                    json!({"agent": agent.name, "attempt": task.attempts}),
+                )
+                .await?;
+                return Ok(Some(LeasedTask {
+                    id: task.id.to_string(),
+                    kind: task.kind.clone(),
+                    payload: serde_json::from_str(&task.payload).unwrap_or(Value::Null),
+                    attempt: u32::try_from(task.attempts).unwrap_or(u32::MAX),
+                    lease_secs: LEASE_SECS as u64,
+                }));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            // Tasks queued by another hub process are seen within a second.
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// Extends the agent's lease; `Conflict` when the task is no longer its own (expired and
+    /// handed on, or cancelled): the agent stops working on it.
+    pub async fn extend_task_lease(
+        &self,
+        agent: &FleetAgentRecord,
+        id: &str,
+    ) -> Result<u64, FleetError> {
+        let task = self.own_task(agent.org_id, id).await?;
+        let until = self.clock.now() + Duration::seconds(LEASE_SECS);
+        if self
+            .store
+            .fleet
+            .extend_lease(agent.org_id, task.id, agent.id, until)
+            .await?
+        {
+            Ok(LEASE_SECS as u64)
+        } else {
+            Err(FleetError::Conflict(
+                "This task is no longer leased to this agent.".to_owned(),
+            ))
+        }
+    }
+
+    /// Progress and log lines from the agent running the task.
+    pub async fn record_task_events(
+        &self,
+        agent: &FleetAgentRecord,
+        id: &str,
+        events: TaskEvents,
+    ) -> Result<(), FleetError> {
+        let task = self.own_task(agent.org_id, id).await?;
+        if task.lease_agent != Some(agent.id) {
+            return Err(FleetError::Conflict(
+                "This task is no longer leased to this agent.".to_owned(),
+            ));
+        }
+        let now = self.clock.now();
+        let mut records: Vec<TaskEventRecord> = Vec::new();
+        // One microsecond apart, so the history keeps the order they came in.
+        let entry = |kind: &str, message: String, n: usize| TaskEventRecord {
+            id: TaskEventId::generate(self.clock.as_ref()),
+            org_id: agent.org_id,
+            task_id: task.id,
+            at: now + Duration::microseconds(i64::try_from(n).unwrap_or(0)),
+            kind: kind.to_owned(),
+            from_status: None,
+            to_status: None,
+            agent_id: Some(agent.id),
+            message: Some(message),
+        };
+        if let Some(p) = events.progress {
+            records.push(entry("progress", p.min(100).to_string(), records.len()));
+        }
+        for line in events.log.into_iter().take(MAX_LOG_LINES) {
+            let n = records.len();
+            records.push(entry("log", line.chars().take(MAX_LOG_LINE).collect(), n));
+        }
+        self.store.fleet.append_task_events(&records).await?;
+        Ok(())
+    }
+
+    /// The agent's result: the task succeeded or failed (once; a late result for a task
+    /// handed on or cancelled is refused with `Conflict`).
+    pub async fn finish_task(
+        &self,
+        agent: &FleetAgentRecord,
+        id: &str,
+        result: TaskResult,
+    ) -> Result<TaskView, FleetError> {
+        let task = self.own_task(agent.org_id, id).await?;
+        let to = if result.success {
+            TaskStatus::Succeeded
+        } else {
+            TaskStatus::Failed
+        };
+        let log: Vec<String> = result
+            .log
+            .into_iter()
+            .rev()
+            .take(MAX_LOG_LINES)
+            .rev()
+            .map(|l| l.chars().take(MAX_LOG_LINE).collect())
+            .collect();
+        let mut stored = json!({"output": result.output, "log": log}).to_string();
+        if stored.len() > MAX_OUTPUT {
+            stored = json!({"output": "(output too large to keep)", "log": log}).to_string();
+        }
+        let error = result
+            .error
+            .filter(|_| !result.success)
+            .map(|e| e.chars().take(MAX_LOG_LINE).collect::<String>());
+        let now = self.clock.now();
+        let moved = self
+            .store
+            .fleet
+            .move_task(&TaskMove {
+                org: agent.org_id,
+                task: task.id,
+                from: &["leased"],
+                lease_agent: Some(agent.id),
+                to: to.as_str(),
+                at: now,
+                result: Some(stored),
+                error: error.clone(),
+                run_after: None,
+                event: self.task_event(
+                    agent.org_id,
+                    task.id,
+                    (Some(TaskStatus::Leased), to),
+                    Some(agent.id),
+                    error.clone(),
+                    now,
+                ),
+            })
+            .await?;
+        if !moved {
+            return Err(FleetError::Conflict(
+                "This task is no longer leased to this agent.".to_owned(),
+            ));
+        }
+        self.fleet_audit(
+            agent.org_id,
+            agent_actor(agent.id),
+            &format!("fleet.task.{}", to.as_str()),
+            &task.id.to_string(),
+            json!({"agent": agent.name, "error": error}),
+        )
+        .await?;
+        Ok(view(&self.own_task(agent.org_id, id).await?))
+    }
+
+    /// Puts tasks whose lease ran out back in the queue (after a jittered backoff), or marks
+    /// them dead when their attempts are used. Returns how many moved.
+    pub async fn sweep_expired_leases(&self) -> Result<usize, FleetError> {
+        let now = self.clock.now();
+        let expired = self.store.fleet.expired_leases(now, 200).await?;
+        let mut moved = 0;
+        for task in expired {
+            let attempts = u32::try_from(task.attempts).unwrap_or(u32::MAX);
+            let dead = task.attempts >= task.max_attempts;
+            let to = if dead {
+                TaskStatus::Dead
+            } else {
+                TaskStatus::Queued
+            };
+            let base = retry_delay_secs(attempts) * 1000;
+            let jitter = rand::thread_rng().gen_range(0..=base / 5);
+            let error = format!(
+                "The agent's lease ran out (attempt {} of {}).",
+                task.attempts, task.max_attempts
+            );
+            let changed = self
+                .store
+                .fleet
+                .move_task(&TaskMove {
+                    org: task.org_id,
+                    task: task.id,
+                    from: &["leased"],
+                    lease_agent: task.lease_agent,
+                    to: to.as_str(),
+                    at: now,
+                    result: None,
+                    error: Some(error.clone()),
+                    run_after: (!dead).then(|| now + Duration::milliseconds(base + jitter)),
+                    event: self.task_event(
+                        task.org_id,
+                        task.id,
+                        (Some(TaskStatus::Leased), to),
+                        task.lease_agent,
+                        Some(error.clone()),
+                        now,
+                    ),
+                })
+                .await?;
+            if changed {
+                moved += 1;
+                self.fleet_audit(
+                    task.org_id,
+                    Actor::System,
+                    &format!("fleet.task.{}", if dead { "dead" } else { "requeued" }),
+                    &task.id.to_string(),
+                    json!({"attempts": task.attempts, "error": error}),
+                )
+                .await?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Starts the worker that returns expired leases to the queue (every second).
+    pub fn start_fleet(self: &std::sync::Arc<App>) {
+        let app = self.clone();
+        self.workers
+            .spawn("fleet-leases", move |shutdown| async move {
+                loop {
+                    match app.sweep_expired_leases().await {
+                        Ok(n) if n > 0 => app.fleet_wake.notify_waiters(),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "returning expired task leases failed")
+                        }
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                }
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_is_as_risky_as_its_task_type_or_its_riskiest_step() {
+        assert_eq!(tier_of_call(&json!({"type": "echo"})), Tier::T2);
+        assert_eq!(tier_of_call(&json!({"type": "shell"})), Tier::T3);
+        let steps = json!({"type": "composite", "payload": {"steps": [{"type": "http.check"}, {"type": "compose"}]}});
+        assert_eq!(tier_of_call(&steps), Tier::T3);
+        let reads = json!({"type": "composite", "payload": {"steps": [{"type": "file.read"}]}});
+        assert_eq!(tier_of_call(&reads), Tier::T2);
+        assert_eq!(tier_of_call(&json!({})), Tier::T2);
+    }
+}
