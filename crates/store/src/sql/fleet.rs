@@ -207,6 +207,26 @@ macro_rules! insert_task_events {
 }
 pub(crate) use insert_task_events;
 
+/// Marks the organisation's row `$id` of `$table` revoked at `$at` (the first revocation
+/// counts); `NotFound` if there is none.
+macro_rules! revoke {
+    ($db:ident, $table:literal, $org:expr, $id:expr, $at:expr) => {{
+        let done = sqlx::query(concat!(
+            "UPDATE ",
+            $table,
+            " SET revoked_at = COALESCE(revoked_at, $1) WHERE org_id = $2 AND id = $3"
+        ))
+        .bind($at)
+        .bind($org.as_uuid())
+        .bind($id.as_uuid())
+        .execute($db.writer())
+        .await
+        .map_err($crate::StoreError::from_sqlx)?;
+        $crate::sql::one_row(done.rows_affected())
+    }};
+}
+pub(crate) use revoke;
+
 /// `$db`; `$begin` — the statement that starts a claim's transaction; `$claim` — the claim:
 /// `$1` organisation, `$2` agent id, `$3` the agent's labels (JSON), `$4` now, `$5` lease
 /// end, `$6` the kinds it runs (JSON array), returning the task's columns (`{columns}`).
@@ -266,17 +286,7 @@ macro_rules! fleet_repo {
                 id: switchboard_domain::RegistrationTokenId,
                 at: switchboard_domain::Timestamp,
             ) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE registration_tokens SET revoked_at = COALESCE(revoked_at, $1) \
-                     WHERE org_id = $2 AND id = $3",
-                )
-                .bind(at)
-                .bind(org.as_uuid())
-                .bind(id.as_uuid())
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
-                $crate::sql::one_row(done.rows_affected())
+                $crate::sql::fleet::revoke!(self, "registration_tokens", org, id, at)
             }
 
             async fn register(
@@ -387,17 +397,7 @@ macro_rules! fleet_repo {
                 id: switchboard_domain::FleetAgentId,
                 at: switchboard_domain::Timestamp,
             ) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE fleet_agents SET revoked_at = COALESCE(revoked_at, $1) \
-                     WHERE org_id = $2 AND id = $3",
-                )
-                .bind(at)
-                .bind(org.as_uuid())
-                .bind(id.as_uuid())
-                .execute(self.writer())
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
-                $crate::sql::one_row(done.rows_affected())
+                $crate::sql::fleet::revoke!(self, "fleet_agents", org, id, at)
             }
 
             async fn insert_task(
