@@ -27,6 +27,29 @@ pub struct Config {
 pub struct Executors {
     pub echo: Option<Toggle>,
     pub shell: Option<ShellConfig>,
+    /// `file.read` and `file.write`, confined to `roots`.
+    pub file: Option<RootsConfig>,
+    /// `env.read` and `env.update` on dotenv files under `roots`.
+    pub env: Option<RootsConfig>,
+    /// `http.check`.
+    pub http: Option<Toggle>,
+    /// `composite`: a sequence of other tasks (each still needs its own executor).
+    pub composite: Option<Toggle>,
+}
+
+/// An executor confined to directories: enabled by naming it (unless `enabled = false`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootsConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub roots: Vec<String>,
+    /// The largest file read or written, in bytes (default 1 MiB).
+    pub max_bytes: Option<usize>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +95,7 @@ impl Config {
         let config: Config =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         config.allowed_commands()?;
+        config.check_roots()?;
         Ok(config)
     }
 
@@ -84,7 +108,33 @@ impl Config {
         if self.executors.shell.as_ref().is_some_and(|s| s.enabled) {
             out.push("shell".to_owned());
         }
+        if self.executors.file.as_ref().is_some_and(|f| f.enabled) {
+            out.extend(["file.read".to_owned(), "file.write".to_owned()]);
+        }
+        if self.executors.env.as_ref().is_some_and(|e| e.enabled) {
+            out.extend(["env.read".to_owned(), "env.update".to_owned()]);
+        }
+        if self.executors.http.as_ref().is_some_and(|h| h.enabled) {
+            out.push("http.check".to_owned());
+        }
+        if self.executors.composite.as_ref().is_some_and(|c| c.enabled) {
+            out.push("composite".to_owned());
+        }
         out
+    }
+
+    /// Checks the roots: absolute paths.
+    fn check_roots(&self) -> Result<(), String> {
+        for (name, roots) in [("file", &self.executors.file), ("env", &self.executors.env)] {
+            for root in roots.iter().flat_map(|r| r.roots.iter()) {
+                if !Path::new(root).is_absolute() {
+                    return Err(format!(
+                        "executors.{name}.roots: `{root}` is not an absolute path"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The shell allowlist, checked: absolute paths, valid patterns (anchored whole).
@@ -126,7 +176,21 @@ mod tests {
     fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.allowed_commands()?;
+        config.check_roots()?;
         Ok(config)
+    }
+
+    #[test]
+    fn roots_enable_the_file_and_env_executors() {
+        let config =
+            parse("[executors.file]\nroots = [\"/srv/app\"]\n[executors.http]\nenabled = true\n")
+                .unwrap();
+        assert_eq!(config.enabled(), ["file.read", "file.write", "http.check"]);
+        assert!(parse("[executors.env]\nroots = [\"srv\"]\n")
+            .unwrap_err()
+            .contains("absolute"));
+        let off = parse("[executors.file]\nenabled = false\nroots = [\"/srv\"]\n").unwrap();
+        assert!(off.enabled().is_empty());
     }
 
     #[test]
