@@ -35,6 +35,19 @@ pub struct Executors {
     pub http: Option<Toggle>,
     /// `composite`: a sequence of other tasks (each still needs its own executor).
     pub composite: Option<Toggle>,
+    /// `compose`: `docker compose` in stacks under `stacks_root`.
+    pub compose: Option<ComposeConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The directory whose subdirectories are the stacks (each with its compose file).
+    pub stacks_root: String,
+    /// Seconds an action may take (default 600).
+    pub timeout_secs: Option<u64>,
 }
 
 /// An executor confined to directories: enabled by naming it (unless `enabled = false`).
@@ -120,6 +133,9 @@ impl Config {
         if self.executors.composite.as_ref().is_some_and(|c| c.enabled) {
             out.push("composite".to_owned());
         }
+        if self.executors.compose.as_ref().is_some_and(|c| c.enabled) {
+            out.push("compose".to_owned());
+        }
         out
     }
 
@@ -132,6 +148,14 @@ impl Config {
                         "executors.{name}.roots: `{root}` is not an absolute path"
                     ));
                 }
+            }
+        }
+        if let Some(c) = &self.executors.compose {
+            if !Path::new(&c.stacks_root).is_absolute() {
+                return Err(format!(
+                    "executors.compose.stacks_root: `{}` is not an absolute path",
+                    c.stacks_root
+                ));
             }
         }
         Ok(())
@@ -187,6 +211,9 @@ mod tests {
                 .unwrap();
         assert_eq!(config.enabled(), ["file.read", "file.write", "http.check"]);
         assert!(parse("[executors.env]\nroots = [\"srv\"]\n")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(parse("[executors.compose]\nstacks_root = \"stacks\"\n")
             .unwrap_err()
             .contains("absolute"));
         let off = parse("[executors.file]\nenabled = false\nroots = [\"/srv\"]\n").unwrap();

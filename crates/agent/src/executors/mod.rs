@@ -1,6 +1,7 @@
 //! The executors: each checks its payload against the agent's own configuration before it
 //! does anything. An executor that is not enabled refuses every task.
 
+pub mod compose;
 mod confine;
 pub mod echo;
 pub mod env;
@@ -52,6 +53,10 @@ pub fn run(config: &Config, kind: &str, payload: &Value) -> Outcome {
         ("env.update", _, Some(v)) => env::update(v, payload),
         ("http.check", _, _) => http::check(payload),
         ("composite", _, _) => composite(config, payload),
+        ("compose", _, _) => match e.compose.as_ref() {
+            Some(c) => compose::run(c, payload),
+            None => Outcome::failed("The `compose` executor is not configured."),
+        },
         (other, _, _) => Outcome::failed(format!("This agent has no `{other}` executor.")),
     }
 }

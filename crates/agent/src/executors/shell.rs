@@ -84,8 +84,24 @@ pub fn run(config: Option<&ShellConfig>, allowed: &[Allowed], payload: &Value) -
     let max = config
         .and_then(|c| c.max_output_bytes)
         .unwrap_or(DEFAULT_MAX_OUTPUT);
-    let mut child = match Command::new(&entry.path)
-        .args(&args)
+    run_process(&entry.path, &args, None, timeout, max)
+}
+
+/// Runs an executable directly (no shell) with a scrubbed environment, in `cwd` if given,
+/// killing it after `timeout`, keeping at most `max` bytes of each output stream.
+pub fn run_process(
+    path: &str,
+    args: &[String],
+    cwd: Option<&std::path::Path>,
+    timeout: Duration,
+    max: usize,
+) -> Outcome {
+    let mut command = Command::new(path);
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let mut child = match command
+        .args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("LANG", "C.UTF-8")
@@ -95,7 +111,7 @@ pub fn run(config: Option<&ShellConfig>, allowed: &[Allowed], payload: &Value) -
         .spawn()
     {
         Ok(child) => child,
-        Err(e) => return Outcome::failed(format!("`{}` could not start: {e}", entry.path)),
+        Err(e) => return Outcome::failed(format!("`{path}` could not start: {e}")),
     };
     let stdout = child
         .stdout
