@@ -13,11 +13,12 @@ export const BINARY = process.env.SWITCHBOARD_BIN ?? join(ROOT, "target", "debug
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
- * Starts `switchboard serve` on a random port; resolves once it logs `listening on`.
+ * Starts `switchboard serve` on a random port (or `listen`); resolves once it logs
+ * `listening on`.
  * `config` is the text of a `switchboard.toml`; `before` lists commands run first in the same
  * directory, e.g. `{ args: ["sso", "set-secret", "x"], input: "secret" }`.
  */
-export async function startHub({ env = {}, config, before = [], dir: reuse } = {}) {
+export async function startHub({ env = {}, config, before = [], dir: reuse, listen = "127.0.0.1:0" } = {}) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), "sb-e2e-"));
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -33,7 +34,7 @@ export async function startHub({ env = {}, config, before = [], dir: reuse } = {
     const run = spawnSync(BINARY, args, { cwd: dir, env: fullEnv, input, encoding: "utf8" });
     if (run.status !== 0) throw new Error(`switchboard ${args.join(" ")} failed: ${run.stderr}`);
   }
-  const child = spawn(BINARY, ["serve", "--listen", "127.0.0.1:0"], {
+  const child = spawn(BINARY, ["serve", "--listen", listen], {
     cwd: dir,
     env: fullEnv,
     stdio: ["ignore", "pipe", "pipe"],

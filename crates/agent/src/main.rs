@@ -6,11 +6,7 @@
 //! agent's credentials (kept mode 0600 in the state directory); `run` heartbeats, claims,
 //! runs and reports.
 
-mod config;
-mod executors;
-mod hub;
-mod run;
-mod state;
+use switchboard_agent::{hub, run, state};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

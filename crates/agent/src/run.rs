@@ -1,5 +1,5 @@
 //! The agent's loop: heartbeats (every 15 s, on their own thread), long-polled claims, the
-//! task run with its lease extended every 10 s, the result delivered — or kept in the outbox
+//! task run with its lease extended every 10 s (or a third of a shorter lease), the result delivered — or kept in the outbox
 //! and delivered when the hub is back. Unreachable hub: jittered exponential backoff (1 s …
 //! 60 s); after five failures in a row the circuit opens for a minute. SIGTERM/SIGINT: the
 //! running task finishes and its result is sent (or kept) before the agent exits.
@@ -105,11 +105,13 @@ fn execute(hub: &Hub, config: &Config, task: &LeasedTask) -> TaskResult {
     let done = Arc::new(AtomicBool::new(false));
     let extender = {
         let (done, hub, task_id) = (done.clone(), hub.clone(), task.id.clone());
+        // A third of the lease, so two extensions may fail before it ends.
+        let every = EXTEND_EVERY.min(Duration::from_secs((task.lease_secs / 3).max(1)));
         std::thread::spawn(move || {
             let mut last = Instant::now();
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
-                if last.elapsed() >= EXTEND_EVERY {
+                if last.elapsed() >= every {
                     last = Instant::now();
                     if let Err(e) = hub.extend(&task_id) {
                         log(&format!(

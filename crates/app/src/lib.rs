@@ -61,8 +61,10 @@ pub struct App {
     pub document_max_bytes: usize,
     /// A server agent silent for longer than this is offline.
     pub fleet_offline_after: chrono::Duration,
-    /// Wakes waiting task claims when a task is queued in this process.
-    pub fleet_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// How long a task's lease lasts unless its agent extends it, in seconds.
+    pub fleet_lease_secs: i64,
+    /// The task claims waiting in this process, woken one per task queued here.
+    pub fleet_waiters: std::sync::Arc<fleet::ClaimWaiters>,
     pub version: &'static str,
 }
 
@@ -97,7 +99,8 @@ impl App {
             runs_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             document_max_bytes: workspace::DEFAULT_DOCUMENT_MAX_BYTES,
             fleet_offline_after: chrono::Duration::seconds(fleet::DEFAULT_OFFLINE_AFTER_SECS),
-            fleet_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            fleet_lease_secs: fleet::LEASE_SECS,
+            fleet_waiters: std::sync::Arc::default(),
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -129,9 +132,10 @@ impl App {
         self
     }
 
-    /// Starts the writer of gateway usage records under the supervisor (drained on
-    /// shutdown).
+    /// Starts the writers under the supervisor (each drained on shutdown): audit events in
+    /// group commits, and gateway usage records.
     pub fn start_accounting(&self) {
+        self.audit.start_writer(&self.workers);
         if let Some(writer) = self.gateway.accounting() {
             self.workers
                 .spawn("usage-writer", move |shutdown| writer.run(shutdown));
@@ -141,6 +145,14 @@ impl App {
     /// Sets how long approval requests wait for a decision (default one hour).
     pub fn with_approval_ttl(mut self, ttl: chrono::Duration) -> App {
         self.approval_ttl = ttl;
+        self
+    }
+
+    /// Sets when a silent agent counts as offline (default 90 s) and how long a task's
+    /// lease lasts unless extended (default 30 s; agents extend at a third of it).
+    pub fn with_fleet_timing(mut self, offline_after_secs: i64, lease_secs: i64) -> App {
+        self.fleet_offline_after = chrono::Duration::seconds(offline_after_secs);
+        self.fleet_lease_secs = lease_secs;
         self
     }
 

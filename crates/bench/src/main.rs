@@ -19,6 +19,7 @@
     reason = "a command-line benchmark reports on the terminal"
 )]
 
+mod queue;
 mod runtime;
 
 use std::process::ExitCode;
@@ -49,7 +50,7 @@ struct ProxyTarget {
     model: String,
 }
 
-const USAGE: &str = "usage:\n  switchboard-bench runtime [--database sqlite|postgres] [--turns N]\n  switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]\n  switchboard-bench proxy --upstream URL --url URL [--key KEY] [--model ID] [--seconds N] [--rates ...] [--sequential N]";
+const USAGE: &str = "usage:\n  switchboard-bench queue [--database sqlite|postgres] [--tasks N] [--agents N] [--producers N]\n  switchboard-bench runtime [--database sqlite|postgres] [--turns N]\n  switchboard-bench gateway [--database sqlite|postgres] [--seconds N] [--rates R1,R2,...] [--sequential N]\n  switchboard-bench proxy --upstream URL --url URL [--key KEY] [--model ID] [--seconds N] [--rates ...] [--sequential N]";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -523,7 +524,18 @@ pub(crate) async fn boot(postgres: bool) -> Result<Booted, String> {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("runtime") {
+    let first = args.next();
+    if first.as_deref() == Some("queue") {
+        let rest: Vec<String> = args.collect();
+        return match queue::QueueOptions::parse(&rest) {
+            Ok(options) => block_on(queue::run(options)),
+            Err(e) => {
+                eprintln!("{e}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if first.as_deref() == Some("runtime") {
         let rest: Vec<String> = args.collect();
         let postgres = rest
             .windows(2)

@@ -45,6 +45,29 @@ pub struct Config {
     pub approvals: ApprovalsConfig,
     #[serde(default)]
     pub documents: DocumentsConfig,
+    #[serde(default)]
+    pub fleet: FleetConfig,
+}
+
+/// Server agents: `[fleet] offline_after_secs = 90` — an agent silent longer than this shows
+/// offline; `lease_secs = 30` — how long a claimed task stays an agent's without the agent
+/// extending it (a task whose agent died runs again after about this long).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    #[serde(default = "defaults::fleet_offline_after_secs")]
+    pub offline_after_secs: u64,
+    #[serde(default = "defaults::fleet_lease_secs")]
+    pub lease_secs: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            offline_after_secs: defaults::fleet_offline_after_secs(),
+            lease_secs: defaults::fleet_lease_secs(),
+        }
+    }
 }
 
 /// The document library: `[documents] max_upload_bytes = 20971520` — the largest file one
@@ -306,6 +329,12 @@ mod defaults {
     pub fn document_max_upload_bytes() -> usize {
         20 * 1024 * 1024
     }
+    pub fn fleet_offline_after_secs() -> u64 {
+        90
+    }
+    pub fn fleet_lease_secs() -> u64 {
+        30
+    }
     pub fn log_level() -> String {
         "info".to_owned()
     }
@@ -443,6 +472,18 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "documents.max_upload_bytes",
         env: &["SWITCHBOARD_DOCUMENTS_MAX_UPLOAD_BYTES"],
+        kind: Kind::Integer,
+        secret: false,
+    },
+    Key {
+        path: "fleet.offline_after_secs",
+        env: &["SWITCHBOARD_FLEET_OFFLINE_AFTER_SECS"],
+        kind: Kind::Integer,
+        secret: false,
+    },
+    Key {
+        path: "fleet.lease_secs",
+        env: &["SWITCHBOARD_FLEET_LEASE_SECS"],
         kind: Kind::Integer,
         secret: false,
     },
@@ -698,6 +739,19 @@ impl Config {
             return Err(ConfigError(format!(
                 "{}: at most 1073741824 (1 GiB; files are kept in the database)",
                 name("documents.max_upload_bytes")
+            )));
+        }
+        at_least(
+            "fleet.offline_after_secs",
+            self.fleet.offline_after_secs,
+            10,
+        )?;
+        at_least("fleet.lease_secs", self.fleet.lease_secs, 3)?;
+        if self.fleet.lease_secs > 3600 || self.fleet.offline_after_secs > 7 * 24 * 3600 {
+            return Err(ConfigError(format!(
+                "{} is at most 3600 and {} at most 604800",
+                name("fleet.lease_secs"),
+                name("fleet.offline_after_secs")
             )));
         }
         if self.approvals.ttl_secs > 30 * 24 * 3600 {

@@ -79,6 +79,10 @@ pub fn build_app(config: &Config, store: Store, keyring: Keyring) -> Result<Arc<
     app = app.with_webhook_allow_hosts(config.notify.webhook_allow_hosts.clone());
     let ttl = i64::try_from(config.approvals.ttl_secs).unwrap_or(i64::MAX);
     app = app.with_document_max_bytes(config.documents.max_upload_bytes);
+    app = app.with_fleet_timing(
+        i64::try_from(config.fleet.offline_after_secs).unwrap_or(i64::MAX),
+        i64::try_from(config.fleet.lease_secs).unwrap_or(i64::MAX),
+    );
     app = app.with_approval_ttl(switchboard_app::tools::approvals::ttl_seconds(ttl));
     if let (Some(smtp), Some(public_url)) = (config.smtp_settings()?, &config.public_url) {
         app = app.with_mail(switchboard_app::identity::OutgoingMail {

@@ -170,6 +170,10 @@ typed_id!(
     /// One entry of a task's history.
     TaskEventId
 );
+typed_id!(
+    /// A saved fleet task (type, payload and target) to run again from the console.
+    TaskTemplateId
+);
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ pub use ids::{
     ActivityId, AgentId, ApiKeyId, ApprovalId, AuditEventId, CommentId, ConversationId, DeliveryId,
     DocumentId, FleetAgentId, GatewayKeyId, InviteId, ItemId, MemoryId, MessageId, MilestoneId,
     OrgId, ProjectId, RegistrationTokenId, RunId, SecretId, SessionId, TaskEventId, TaskId,
-    UsageId, UserId, WebhookId,
+    TaskTemplateId, UsageId, UserId, WebhookId,
 };
 pub use org::{OrgStatus, Slug, SlugError, TransitionError};
 pub use policy::{ApprovalStatus, Decision, Effect, OrgPolicy, Rule, Tier, ToolSettings};

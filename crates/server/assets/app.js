@@ -333,3 +333,35 @@ document.addEventListener("change", function (event) {
     });
   });
 })();
+
+// - Fleet task page: follows a task that has not finished — fetches the page again every
+//   second and swaps in its status, output, log and history, until the task is over.
+//   Without this script a reload shows the same.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var live = document.querySelector("[data-task-live]");
+    if (!live || !window.fetch || !window.DOMParser) { return; }
+    var delay = 1000;
+    function follow() {
+      if (live.getAttribute("data-task-live") === "done") { return; }
+      fetch(window.location.pathname, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html) {
+            var next = new DOMParser().parseFromString(html, "text/html").querySelector("[data-task-live]");
+            if (next) {
+              live.innerHTML = next.innerHTML;
+              live.setAttribute("data-task-live", next.getAttribute("data-task-live"));
+            }
+            delay = 1000;
+          } else {
+            delay = Math.min(delay * 2, 15000);
+          }
+          setTimeout(follow, delay);
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(follow, delay); });
+    }
+    setTimeout(follow, delay);
+  });
+})();

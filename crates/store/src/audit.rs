@@ -62,6 +62,15 @@ pub trait AuditRepo: Send + Sync {
         genesis: &[u8],
         hasher: &LinkHasher,
     ) -> Result<AuditRecord, StoreError>;
+    /// Appends several records, in order, each as the next link of its organisation's
+    /// chain, in one transaction under the chains' locks (a group commit: one lock and one
+    /// commit for many events). All or none are stored.
+    async fn append_batch(
+        &self,
+        records: Vec<AuditRecord>,
+        genesis: &[u8],
+        hasher: &LinkHasher,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     async fn head(&self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
     /// Up to `limit` events of one chain with `seq > after`, in chain order.
     async fn chain(

@@ -5,7 +5,7 @@
 
 use switchboard_domain::fleet::Labels;
 use switchboard_domain::{
-    FleetAgentId, OrgId, RegistrationTokenId, TaskEventId, TaskId, Timestamp,
+    FleetAgentId, OrgId, RegistrationTokenId, TaskEventId, TaskId, TaskTemplateId, Timestamp,
 };
 
 use crate::StoreError;
@@ -85,6 +85,22 @@ pub struct TaskEventRecord {
     pub message: Option<String>,
 }
 
+/// A saved task: what to run and where, under a name unique in the organisation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskTemplateRecord {
+    pub id: TaskTemplateId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub kind: String,
+    /// JSON object.
+    pub payload: String,
+    /// JSON: `{"agent_id": …}` or `{"labels": {…}}`.
+    pub target: String,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
 /// A change of a task's status, applied only if the task is still as expected.
 #[derive(Clone, Debug)]
 pub struct TaskMove<'a> {
@@ -157,6 +173,11 @@ pub trait FleetRepo: Send + Sync {
         agent: Option<FleetAgentId>,
         limit: u32,
     ) -> Result<Vec<TaskRecord>, StoreError>;
+    /// How many of the organisation's tasks are in each status.
+    async fn task_counts(
+        &self,
+        org: OrgId,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
     /// Leases the best queued task this agent may run (targeted at it, or at labels it
     /// carries; of a kind in `executors`; `run_after` passed), until `lease_until`:
     /// `attempts + 1`, status `leased`, with `event` (its task id filled in here). `None`
@@ -177,8 +198,9 @@ pub trait FleetRepo: Send + Sync {
         agent: FleetAgentId,
         until: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// Applies a move if the task is as expected; `false` otherwise (nothing changed).
-    async fn move_task(&self, change: &TaskMove<'_>) -> Result<bool, StoreError>;
+    /// Applies a move if the task is as expected and returns the task as it is now; `None`
+    /// otherwise (nothing changed).
+    async fn move_task(&self, change: &TaskMove<'_>) -> Result<Option<TaskRecord>, StoreError>;
     /// Leased tasks whose lease ended before `now`, oldest first.
     async fn expired_leases(
         &self,
@@ -187,6 +209,12 @@ pub trait FleetRepo: Send + Sync {
     ) -> Result<Vec<TaskRecord>, StoreError>;
     /// Adds progress or log entries.
     async fn append_task_events(&self, events: &[TaskEventRecord]) -> Result<(), StoreError>;
+    /// Saves a template; `Conflict` when the name is taken in the organisation.
+    async fn insert_template(&self, template: &TaskTemplateRecord) -> Result<(), StoreError>;
+    /// The organisation's templates by name.
+    async fn templates(&self, org: OrgId) -> Result<Vec<TaskTemplateRecord>, StoreError>;
+    /// Deletes a template; `NotFound` when it is not the organisation's.
+    async fn delete_template(&self, org: OrgId, id: TaskTemplateId) -> Result<(), StoreError>;
     /// A task's history, oldest first.
     async fn task_events(
         &self,

@@ -52,6 +52,7 @@ pub use documents::{DocumentHit, DocumentQuery, DocumentRecord, DocumentRepo};
 pub use error::StoreError;
 pub use fleet::{
     FleetAgentRecord, FleetRepo, RegistrationTokenRecord, TaskEventRecord, TaskMove, TaskRecord,
+    TaskTemplateRecord,
 };
 pub use gateway::{
     GatewayKeyRecord, GatewayKeyRepo, LlmSettingsRepo, OrgLlmSettings, OrgProviderRecord,

@@ -33,16 +33,23 @@ fn valid_stack(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-pub fn run(config: &ComposeConfig, payload: &Value) -> Outcome {
+/// Reads a payload (no IO): the stack's directory name and the `docker compose` arguments.
+pub fn parse(payload: &Value) -> Result<(&str, Vec<String>), String> {
     let stack = payload["stack"].as_str().unwrap_or_default();
     if !valid_stack(stack) {
-        return Outcome::failed(
-            "`stack` is a directory name: lower-case letters, digits, `-`, `_`.",
+        return Err(
+            "`stack` is a directory name: lower-case letters, digits, `-`, `_`.".to_owned(),
         );
     }
     let action = payload["action"].as_str().unwrap_or_default();
-    let Some(args) = arguments(action) else {
-        return Outcome::failed("`action` is one of up, pull, ps, restart.");
+    let args = arguments(action).ok_or("`action` is one of up, pull, ps, restart.")?;
+    Ok((stack, args))
+}
+
+pub fn run(config: &ComposeConfig, payload: &Value) -> Outcome {
+    let (stack, args) = match parse(payload) {
+        Ok(p) => p,
+        Err(e) => return Outcome::failed(e),
     };
     let dir = format!("{}/{stack}", config.stacks_root.trim_end_matches('/'));
     let real = match confined(std::slice::from_ref(&config.stacks_root), &dir, true) {

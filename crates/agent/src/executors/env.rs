@@ -17,7 +17,8 @@ fn valid_key(k: &str) -> bool {
         && k.len() <= 128
 }
 
-fn parse(text: &str) -> BTreeMap<String, String> {
+/// A dotenv file's keys and values (`KEY=value`, `export KEY="value"`; comments skipped).
+pub fn parse(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
@@ -67,21 +68,27 @@ pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
     }
 }
 
-pub fn update(config: &RootsConfig, payload: &Value) -> Outcome {
-    let Some(raw) = payload["path"].as_str() else {
-        return Outcome::failed("`path` is the absolute path of a dotenv file.");
-    };
+/// An `env.update` as its payload asks for it.
+#[derive(Debug, PartialEq)]
+pub struct Update<'a> {
+    pub path: &'a str,
+    pub set: BTreeMap<String, String>,
+    pub unset: Vec<String>,
+}
+
+/// Reads an `env.update` payload (no IO): keys like `APP_PORT`, one-line values.
+pub fn update_request(payload: &Value) -> Result<Update<'_>, String> {
+    let path = payload["path"]
+        .as_str()
+        .ok_or("`path` is the absolute path of a dotenv file.")?;
     let set: BTreeMap<String, String> = match &payload["set"] {
         Value::Null => BTreeMap::new(),
-        Value::Object(m) => match m
+        Value::Object(m) => m
             .iter()
             .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
             .collect::<Option<_>>()
-        {
-            Some(set) => set,
-            None => return Outcome::failed("`set` maps keys to text values."),
-        },
-        _ => return Outcome::failed("`set` maps keys to text values."),
+            .ok_or("`set` maps keys to text values.")?,
+        _ => return Err("`set` maps keys to text values.".to_owned()),
     };
     let unset: Vec<String> = payload["unset"]
         .as_array()
@@ -90,13 +97,25 @@ pub fn update(config: &RootsConfig, payload: &Value) -> Outcome {
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
     if let Some(bad) = set.keys().chain(unset.iter()).find(|k| !valid_key(k)) {
-        return Outcome::failed(format!(
+        return Err(format!(
             "`{bad}` is not a key: upper-case letters, digits and `_`."
         ));
     }
-    if set.values().any(|v| v.contains('\n')) {
-        return Outcome::failed("Values are one line.");
+    if set.values().any(|v| v.contains('\n') || v.contains('\r')) {
+        return Err("Values are one line.".to_owned());
     }
+    Ok(Update { path, set, unset })
+}
+
+pub fn update(config: &RootsConfig, payload: &Value) -> Outcome {
+    let Update {
+        path: raw,
+        set,
+        unset,
+    } = match update_request(payload) {
+        Ok(u) => u,
+        Err(e) => return Outcome::failed(e),
+    };
     let real = match confined(&config.roots, raw, false) {
         Ok(real) => real,
         Err(e) => return Outcome::failed(e),

@@ -10,7 +10,8 @@ use crate::config::RootsConfig;
 
 const DEFAULT_MAX: usize = 1024 * 1024;
 
-fn path_of(payload: &Value) -> Result<&str, String> {
+/// The path a payload names (not yet confined: see [`confined`]).
+pub fn path_of(payload: &Value) -> Result<&str, String> {
     payload["path"]
         .as_str()
         .ok_or_else(|| "`path` is an absolute path.".to_owned())
@@ -44,22 +45,32 @@ pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
     }
 }
 
-pub fn write(config: &RootsConfig, payload: &Value) -> Outcome {
-    let max = config.max_bytes.unwrap_or(DEFAULT_MAX);
-    let Some(content) = payload["content"].as_str() else {
-        return Outcome::failed("`content` is the text to write.");
-    };
+/// What a `file.write` payload asks for (no IO): the path, at most `max` bytes of text and
+/// an octal mode up to `0777` (default `0644`).
+pub fn write_request(payload: &Value, max: usize) -> Result<(&str, &str, u32), String> {
+    let content = payload["content"]
+        .as_str()
+        .ok_or("`content` is the text to write.")?;
     if content.len() > max {
-        return Outcome::failed(format!("`content` is larger than {max} bytes."));
+        return Err(format!("`content` is larger than {max} bytes."));
     }
     let mode = match payload["mode"].as_str() {
         None => 0o644,
         Some(m) => match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
             Ok(mode) if mode <= 0o777 => mode,
-            _ => return Outcome::failed("`mode` is octal, like \"0640\"."),
+            _ => return Err("`mode` is octal, like \"0640\".".to_owned()),
         },
     };
-    let real = match path_of(payload).and_then(|p| confined(&config.roots, p, false)) {
+    Ok((path_of(payload)?, content, mode))
+}
+
+pub fn write(config: &RootsConfig, payload: &Value) -> Outcome {
+    let max = config.max_bytes.unwrap_or(DEFAULT_MAX);
+    let (path, content, mode) = match write_request(payload, max) {
+        Ok(r) => r,
+        Err(e) => return Outcome::failed(e),
+    };
+    let real = match confined(&config.roots, path, false) {
         Ok(real) => real,
         Err(e) => return Outcome::failed(e),
     };

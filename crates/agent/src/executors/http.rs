@@ -7,15 +7,36 @@ use serde_json::{json, Value};
 
 use super::Outcome;
 
+/// A check as its payload asks for it.
+#[derive(Debug, PartialEq)]
+pub struct Check<'a> {
+    pub url: &'a str,
+    pub expected: u64,
+    pub timeout: Duration,
+}
+
+/// Reads a payload (no IO): an http(s) URL, the status expected, a timeout of 1–60 s.
+pub fn parse(payload: &Value) -> Result<Check<'_>, String> {
+    let url = payload["url"]
+        .as_str()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .ok_or("`url` is an http:// or https:// URL.")?;
+    Ok(Check {
+        url,
+        expected: payload["expect_status"].as_u64().unwrap_or(200),
+        timeout: Duration::from_secs(payload["timeout_secs"].as_u64().unwrap_or(10).clamp(1, 60)),
+    })
+}
+
 pub fn check(payload: &Value) -> Outcome {
-    let Some(url) = payload["url"].as_str() else {
-        return Outcome::failed("`url` is an http:// or https:// URL.");
+    let Check {
+        url,
+        expected,
+        timeout,
+    } = match parse(payload) {
+        Ok(c) => c,
+        Err(e) => return Outcome::failed(e),
     };
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Outcome::failed("`url` is an http:// or https:// URL.");
-    }
-    let expected = payload["expect_status"].as_u64().unwrap_or(200);
-    let timeout = Duration::from_secs(payload["timeout_secs"].as_u64().unwrap_or(10).clamp(1, 60));
     let agent = ureq::AgentBuilder::new()
         .timeout(timeout)
         .redirects(0)

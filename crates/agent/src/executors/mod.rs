@@ -61,14 +61,20 @@ pub fn run(config: &Config, kind: &str, payload: &Value) -> Outcome {
     }
 }
 
+/// A composite's steps (no IO): 1–20 `{type, payload}`.
+pub fn steps(payload: &Value) -> Result<&Vec<Value>, String> {
+    payload["steps"]
+        .as_array()
+        .filter(|s| !s.is_empty() && s.len() <= 20)
+        .ok_or_else(|| "`steps` is a list of 1–20 `{type, payload}`.".to_owned())
+}
+
 /// `composite`: `{"steps":[{"type","payload"}]}` run in order, stopping at the first failure;
 /// the output lists each step's result. Steps may not nest composites.
 fn composite(config: &Config, payload: &Value) -> Outcome {
-    let Some(steps) = payload["steps"]
-        .as_array()
-        .filter(|s| !s.is_empty() && s.len() <= 20)
-    else {
-        return Outcome::failed("`steps` is a list of 1–20 `{type, payload}`.");
+    let steps = match steps(payload) {
+        Ok(steps) => steps,
+        Err(e) => return Outcome::failed(e),
     };
     let mut results = Vec::new();
     let mut log = Vec::new();

@@ -10,6 +10,7 @@ use serde::Serialize;
 use switchboard_domain::{AuditEventId, Clock, OrgId};
 use switchboard_guard::{redact, scanner, Placeholders, Policy};
 use switchboard_store::{AuditRecord, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
 
 /// Who did something.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub struct NewEvent {
 pub enum AuditError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The group-commit writer could not store the event.
+    #[error("the audit event could not be stored: {0}")]
+    Write(String),
 }
 
 /// The first broken link found by [`Audit::verify`].
@@ -78,7 +82,18 @@ pub struct VerifyReport {
 pub struct Audit {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The group-commit writer's queue, while it runs ([`Audit::start_writer`]).
+    writer: Arc<std::sync::Mutex<Option<mpsc::UnboundedSender<Queued>>>>,
 }
+
+/// An event waiting for the group-commit writer, and who waits for it to be stored.
+struct Queued {
+    record: AuditRecord,
+    stored: oneshot::Sender<Result<AuditEventId, String>>,
+}
+
+/// The most events one group commit writes.
+const MAX_GROUP: usize = 256;
 
 impl std::fmt::Debug for Audit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,13 +103,42 @@ impl std::fmt::Debug for Audit {
 
 impl Audit {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Audit {
-        Audit { store, clock }
+        Audit {
+            store,
+            clock,
+            writer: Arc::default(),
+        }
     }
 
-    /// Appends an event to its organisation's chain. Personal data and credentials in the
-    /// details are redacted first, so the log never holds a password, key or token.
+    /// Appends an event to its organisation's chain and returns once it is stored. Personal
+    /// data and credentials in the details are redacted first, so the log never holds a
+    /// password, key or token. With the writer running, events recorded at the same time
+    /// are stored together (one lock and one commit for the group); without it (or once it
+    /// stopped), each is appended on its own.
     pub async fn record(&self, event: NewEvent) -> Result<AuditEventId, AuditError> {
         let record = self.prepare(event);
+        let queue = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(queue) = queue {
+            let (stored, answer) = oneshot::channel();
+            if queue
+                .send(Queued {
+                    record: record.clone(),
+                    stored,
+                })
+                .is_ok()
+            {
+                match answer.await {
+                    Ok(Ok(id)) => return Ok(id),
+                    Ok(Err(e)) => return Err(AuditError::Write(e)),
+                    // The writer ended without answering (it panicked): store it here.
+                    Err(_) => {}
+                }
+            }
+        }
         // The store fills in seq and prev_hash under the chain's lock and hashes with our rule.
         let stored = self
             .store
@@ -102,6 +146,84 @@ impl Audit {
             .append(record, &chain::GENESIS, &chain::link_hash)
             .await?;
         Ok(stored.id)
+    }
+
+    /// Starts the group-commit writer: events recorded while a group is being stored wait
+    /// together and go in the next one. Nothing waits for a group to fill, so a lone event
+    /// is stored at once. At shutdown it stores what is queued, then events are appended
+    /// one by one again.
+    pub fn start_writer(&self, workers: &crate::Supervisor) {
+        let (queue, mut rx) = mpsc::unbounded_channel::<Queued>();
+        *self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(queue);
+        let audit = self.clone();
+        workers.spawn("audit-writer", move |shutdown| async move {
+            loop {
+                let first = tokio::select! {
+                    queued = rx.recv() => queued,
+                    () = shutdown.cancelled() => None,
+                };
+                let Some(first) = first else { break };
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(queued) => group.push(queued),
+                        Err(_) => break,
+                    }
+                }
+                audit.store_group(group).await;
+            }
+            // New events go straight to the store from now on; what is queued is stored.
+            audit
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            rx.close();
+            let mut group = Vec::new();
+            while let Some(queued) = rx.recv().await {
+                group.push(queued);
+                if group.len() == MAX_GROUP {
+                    audit.store_group(std::mem::take(&mut group)).await;
+                }
+            }
+            if !group.is_empty() {
+                audit.store_group(group).await;
+            }
+        });
+    }
+
+    /// Stores one group in one transaction; if that fails, each event on its own (so one
+    /// bad event fails only its own caller).
+    async fn store_group(&self, group: Vec<Queued>) {
+        let records: Vec<AuditRecord> = group.iter().map(|q| q.record.clone()).collect();
+        match self
+            .store
+            .audit
+            .append_batch(records, &chain::GENESIS, &chain::link_hash)
+            .await
+        {
+            Ok(stored) => {
+                for (queued, record) in group.into_iter().zip(stored) {
+                    let _ = queued.stored.send(Ok(record.id));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = group.len(), "audit group commit failed; storing one by one");
+                for queued in group {
+                    let result = self
+                        .store
+                        .audit
+                        .append(queued.record, &chain::GENESIS, &chain::link_hash)
+                        .await
+                        .map(|r| r.id)
+                        .map_err(|e| e.to_string());
+                    let _ = queued.stored.send(result);
+                }
+            }
+        }
     }
 
     /// The record of an event, ready to be linked into its chain by the store (for writers

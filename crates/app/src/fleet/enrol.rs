@@ -80,7 +80,7 @@ fn token_view(t: &RegistrationTokenRecord, now: Timestamp) -> TokenView {
 }
 
 /// A one-line name or host: trimmed, 1–100 characters, no control characters.
-fn short_text(field: &'static str, value: &str) -> Result<String, FleetError> {
+pub(super) fn short_text(field: &'static str, value: &str) -> Result<String, FleetError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
         return Err(invalid(

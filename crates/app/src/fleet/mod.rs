@@ -4,6 +4,8 @@
 
 mod enrol;
 mod tasks;
+mod templates;
+mod wake;
 
 pub use enrol::{AgentView, NewToken, TokenView, DEFAULT_OFFLINE_AFTER_SECS};
 /// A server agent as the store keeps it (what an authenticated agent request carries).
@@ -12,6 +14,8 @@ pub use tasks::{
     tier_of_call, NewTask, Target, TaskDetail, TaskEventView, TaskView, CLAIM_WAIT_CAP_SECS,
     LEASE_SECS,
 };
+pub use templates::{NewTemplate, TemplateView};
+pub use wake::{ClaimWaiters, Registration};
 
 use crate::identity::IdentityError;
 

@@ -10,7 +10,7 @@ use chrono::Duration;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use switchboard_domain::fleet::{parse_labels, retry_delay_secs, task_tier, TaskStatus};
+use switchboard_domain::fleet::{parse_labels, retry_delay_secs, task_tier, Labels, TaskStatus};
 use switchboard_domain::{FleetAgentId, OrgId, Role, TaskEventId, TaskId, Tier, Timestamp};
 use switchboard_protocol::{LeasedTask, TaskEvents, TaskResult, MAX_CLAIM_WAIT_SECS};
 use switchboard_store::{FleetAgentRecord, TaskEventRecord, TaskMove, TaskRecord};
@@ -20,7 +20,7 @@ use crate::audit::Actor;
 use crate::identity::{IdentityError, Principal};
 use crate::App;
 
-/// How long a lease lasts unless the agent extends it.
+/// How long a lease lasts unless the agent extends it (the default of `fleet.lease_secs`).
 pub const LEASE_SECS: i64 = 30;
 /// The most a claim waits on the hub (below the HTTP request timeout).
 pub const CLAIM_WAIT_CAP_SECS: u64 = 25;
@@ -87,6 +87,16 @@ pub struct TaskDetail {
     #[serde(flatten)]
     pub task: TaskView,
     pub events: Vec<TaskEventView>,
+}
+
+/// A task as checked, ready to store.
+struct Checked {
+    payload: String,
+    target_agent: Option<FleetAgentId>,
+    target_labels: Labels,
+    max_attempts: i64,
+    priority: i64,
+    key: Option<String>,
 }
 
 fn view(t: &TaskRecord) -> TaskView {
@@ -179,67 +189,14 @@ impl App {
         input: NewTask,
     ) -> Result<(TaskView, bool), FleetError> {
         let org = principal.tenant(Role::Member)?.org.id;
-        if task_tier(&input.kind).is_none() {
-            let known: Vec<&str> = switchboard_domain::fleet::TASK_TYPES
-                .iter()
-                .map(|(k, _)| *k)
-                .collect();
-            return Err(invalid(
-                "type",
-                format!("`type` is one of {}.", known.join(", ")),
-            ));
-        }
-        let payload = match &input.payload {
-            Value::Null => json!({}),
-            Value::Object(_) => input.payload.clone(),
-            _ => return Err(invalid("payload", "`payload` is a JSON object.")),
-        };
-        let payload = payload.to_string();
-        if payload.len() > MAX_PAYLOAD {
-            return Err(invalid("payload", "`payload` may be at most 64 KB."));
-        }
-        let (target_agent, target_labels) = match (&input.target.agent_id, &input.target.labels) {
-            (Some(id), None) => {
-                let agent = self
-                    .own_fleet_agent(org, id)
-                    .await
-                    .map_err(|_| invalid("target", "No such agent in this organisation."))?;
-                if agent.revoked_at.is_some() {
-                    return Err(invalid("target", "That agent is revoked."));
-                }
-                (Some(agent.id), Default::default())
-            }
-            (None, Some(labels)) => {
-                let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let labels = parse_labels(pairs.iter().map(String::as_str))
-                    .map_err(|e| invalid("target", e))?;
-                (None, labels)
-            }
-            _ => {
-                return Err(invalid(
-                    "target",
-                    "`target` is `{\"agent_id\": …}` or `{\"labels\": {…}}`.",
-                ))
-            }
-        };
-        let max_attempts = input.max_attempts.unwrap_or(3);
-        if !(1..=10).contains(&max_attempts) {
-            return Err(invalid("max_attempts", "`max_attempts` must be 1–10."));
-        }
-        let priority = input.priority.unwrap_or(0);
-        if !(-100..=100).contains(&priority) {
-            return Err(invalid("priority", "`priority` must be -100–100."));
-        }
-        let key = input
-            .idempotency_key
-            .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty());
-        if key.as_ref().is_some_and(|k| k.chars().count() > 200) {
-            return Err(invalid(
-                "idempotency_key",
-                "`idempotency_key` may be at most 200 characters.",
-            ));
-        }
+        let Checked {
+            payload,
+            target_agent,
+            target_labels,
+            max_attempts,
+            priority,
+            key,
+        } = self.checked_task(org, &input).await?;
         let now = self.clock.now();
         let (actor_kind, actor_id) = principal.actor().parts();
         let record = TaskRecord {
@@ -268,7 +225,7 @@ impl App {
         let event = self.task_event(org, record.id, (None, TaskStatus::Queued), None, None, now);
         let (stored, new) = self.store.fleet.insert_task(&record, &event).await?;
         if new {
-            self.fleet_wake.notify_waiters();
+            self.fleet_waiters.wake_for(&stored);
             self.fleet_audit(
                 org,
                 principal.actor(),
@@ -279,6 +236,119 @@ impl App {
             .await?;
         }
         Ok((view(&stored), new))
+    }
+
+    /// Whether `input` would be accepted as a task, without queuing it (members and up): the
+    /// API checks a task before its approval is asked for, so the answer names the field.
+    pub async fn check_task(
+        &self,
+        principal: &Principal,
+        input: &NewTask,
+    ) -> Result<(), FleetError> {
+        let org = principal.tenant(Role::Member)?.org.id;
+        self.checked_task(org, input).await.map(|_| ())
+    }
+
+    /// [`App::check_task`] for the arguments of a `fleet.run` call, when they have the
+    /// tool's shape (otherwise the tool's schema answers, with every problem listed).
+    pub async fn check_task_call(
+        &self,
+        principal: &Principal,
+        arguments: &Value,
+    ) -> Result<(), FleetError> {
+        let shaped = self.tools.get("fleet.run").is_some_and(|tool| {
+            crate::tools::schema::validate(&tool.input_schema, arguments).is_empty()
+        });
+        match serde_json::from_value::<NewTask>(arguments.clone()) {
+            Ok(task) if shaped => self.check_task(principal, &task).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn checked_task(&self, org: OrgId, input: &NewTask) -> Result<Checked, FleetError> {
+        let (payload, target_agent, target_labels) = self
+            .checked_task_spec(org, &input.kind, &input.payload, &input.target)
+            .await?;
+        let max_attempts = input.max_attempts.unwrap_or(3);
+        if !(1..=10).contains(&max_attempts) {
+            return Err(invalid("max_attempts", "`max_attempts` must be 1–10."));
+        }
+        let priority = input.priority.unwrap_or(0);
+        if !(-100..=100).contains(&priority) {
+            return Err(invalid("priority", "`priority` must be -100–100."));
+        }
+        let key = input
+            .idempotency_key
+            .as_deref()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        if key.as_ref().is_some_and(|k| k.chars().count() > 200) {
+            return Err(invalid(
+                "idempotency_key",
+                "`idempotency_key` may be at most 200 characters.",
+            ));
+        }
+        Ok(Checked {
+            payload,
+            target_agent,
+            target_labels,
+            max_attempts,
+            priority,
+            key,
+        })
+    }
+
+    /// A task's type, payload and target checked for the organisation: the payload as stored
+    /// (a JSON object, at most 64 KB) and the target (an agent of its own that is not
+    /// revoked, or a label selector).
+    pub(super) async fn checked_task_spec(
+        &self,
+        org: OrgId,
+        kind: &str,
+        payload: &Value,
+        target: &Target,
+    ) -> Result<(String, Option<FleetAgentId>, Labels), FleetError> {
+        if task_tier(kind).is_none() {
+            let known: Vec<&str> = switchboard_domain::fleet::TASK_TYPES
+                .iter()
+                .map(|(k, _)| *k)
+                .collect();
+            return Err(invalid(
+                "type",
+                format!("`type` is one of {}.", known.join(", ")),
+            ));
+        }
+        let payload = match payload {
+            Value::Null => json!({}),
+            Value::Object(_) => payload.clone(),
+            _ => return Err(invalid("payload", "`payload` is a JSON object.")),
+        };
+        let payload = payload.to_string();
+        if payload.len() > MAX_PAYLOAD {
+            return Err(invalid("payload", "`payload` may be at most 64 KB."));
+        }
+        match (&target.agent_id, &target.labels) {
+            (Some(id), None) => {
+                let agent = self
+                    .own_fleet_agent(org, id)
+                    .await
+                    .map_err(|_| invalid("target", "No such agent in this organisation."))?;
+                if agent.revoked_at.is_some() {
+                    return Err(invalid("target", "That agent is revoked."));
+                }
+                Ok((payload, Some(agent.id), Labels::default()))
+            }
+            (None, Some(labels)) => {
+                let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let labels = parse_labels(pairs.iter().map(String::as_str))
+                    .map_err(|e| invalid("target", e))?;
+                Ok((payload, None, labels))
+            }
+            _ => Err(invalid(
+                "target",
+                "`target` is `{\"agent_id\": …}` or `{\"labels\": {…}}`.",
+            )),
+        }
     }
 
     /// A task with its history (viewers and up).
@@ -355,11 +425,11 @@ impl App {
                 ),
             })
             .await?;
-        if !moved {
+        let Some(cancelled) = moved else {
             return Err(FleetError::Conflict(
                 "The task finished meanwhile.".to_owned(),
             ));
-        }
+        };
         self.fleet_audit(
             org,
             principal.actor(),
@@ -368,7 +438,7 @@ impl App {
             json!({"from": task.status}),
         )
         .await?;
-        Ok(view(&self.own_task(org, id).await?))
+        Ok(view(&cancelled))
     }
 
     async fn own_task(&self, org: OrgId, id: &str) -> Result<TaskRecord, FleetError> {
@@ -391,9 +461,7 @@ impl App {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
         loop {
             // Registered before the attempt, so a task queued meanwhile wakes this claim.
-            let woken = self.fleet_wake.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
+            let registration = self.fleet_waiters.register(agent, executors);
             let now = self.clock.now();
             let event = self.task_event(
                 agent.org_id,
@@ -403,7 +471,7 @@ impl App {
                 None,
                 now,
             );
-            let lease_until = now + Duration::seconds(LEASE_SECS);
+            let lease_until = now + Duration::seconds(self.fleet_lease_secs);
             if let Some(task) = self
                 .store
                 .fleet
@@ -423,7 +491,7 @@ impl App {
                     kind: task.kind.clone(),
                     payload: serde_json::from_str(&task.payload).unwrap_or(Value::Null),
                     attempt: u32::try_from(task.attempts).unwrap_or(u32::MAX),
-                    lease_secs: LEASE_SECS as u64,
+                    lease_secs: self.fleet_lease_secs as u64,
                 }));
             }
             if tokio::time::Instant::now() >= deadline {
@@ -431,7 +499,7 @@ impl App {
             }
             // Tasks queued by another hub process are seen within a second.
             tokio::select! {
-                () = woken => {}
+                () = registration.woken() => {}
                 () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                 () = tokio::time::sleep_until(deadline) => {}
             }
@@ -446,14 +514,14 @@ impl App {
         id: &str,
     ) -> Result<u64, FleetError> {
         let task = self.own_task(agent.org_id, id).await?;
-        let until = self.clock.now() + Duration::seconds(LEASE_SECS);
+        let until = self.clock.now() + Duration::seconds(self.fleet_lease_secs);
         if self
             .store
             .fleet
             .extend_lease(agent.org_id, task.id, agent.id, until)
             .await?
         {
-            Ok(LEASE_SECS as u64)
+            Ok(self.fleet_lease_secs as u64)
         } else {
             Err(FleetError::Conflict(
                 "This task is no longer leased to this agent.".to_owned(),
@@ -507,7 +575,7 @@ impl App {
         id: &str,
         result: TaskResult,
     ) -> Result<TaskView, FleetError> {
-        let task = self.own_task(agent.org_id, id).await?;
+        let task_id: TaskId = id.parse().map_err(|_| IdentityError::NotFound)?;
         let to = if result.success {
             TaskStatus::Succeeded
         } else {
@@ -535,7 +603,7 @@ impl App {
             .fleet
             .move_task(&TaskMove {
                 org: agent.org_id,
-                task: task.id,
+                task: task_id,
                 from: &["leased"],
                 lease_agent: Some(agent.id),
                 to: to.as_str(),
@@ -545,7 +613,7 @@ impl App {
                 run_after: None,
                 event: self.task_event(
                     agent.org_id,
-                    task.id,
+                    task_id,
                     (Some(TaskStatus::Leased), to),
                     Some(agent.id),
                     error.clone(),
@@ -553,11 +621,13 @@ impl App {
                 ),
             })
             .await?;
-        if !moved {
+        let Some(task) = moved else {
+            // Not the agent's any more (404 if it never was a task of its organisation).
+            self.own_task(agent.org_id, id).await?;
             return Err(FleetError::Conflict(
                 "This task is no longer leased to this agent.".to_owned(),
             ));
-        }
+        };
         self.fleet_audit(
             agent.org_id,
             agent_actor(agent.id),
@@ -566,7 +636,7 @@ impl App {
             json!({"agent": agent.name, "error": error}),
         )
         .await?;
-        Ok(view(&self.own_task(agent.org_id, id).await?))
+        Ok(view(&task))
     }
 
     /// Puts tasks whose lease ran out back in the queue (after a jittered backoff), or marks
@@ -612,7 +682,7 @@ impl App {
                     ),
                 })
                 .await?;
-            if changed {
+            if changed.is_some() {
                 moved += 1;
                 self.fleet_audit(
                     task.org_id,
@@ -634,7 +704,7 @@ impl App {
             .spawn("fleet-leases", move |shutdown| async move {
                 loop {
                     match app.sweep_expired_leases().await {
-                        Ok(n) if n > 0 => app.fleet_wake.notify_waiters(),
+                        Ok(n) if n > 0 => app.fleet_waiters.wake_all(),
                         Ok(_) => {}
                         Err(e) => {
                             tracing::error!(error = %e, "returning expired task leases failed")

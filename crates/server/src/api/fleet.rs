@@ -6,7 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use switchboard_app::fleet::{AgentView, NewToken, TaskDetail, TaskView, TokenView};
+use switchboard_app::fleet::{
+    AgentView, NewTemplate, NewToken, TaskDetail, TaskView, TemplateView, TokenView,
+};
 use switchboard_app::tools::{Invoked, ToolError};
 use switchboard_protocol::{
     ClaimRequest, ClaimResponse, Heartbeat, RegisterRequest, Registered, TaskEvents, TaskResult,
@@ -149,6 +151,9 @@ pub async fn create_task(
     auth: Auth<Member>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Checked before the tool runs (and before any approval is asked for), so a bad task is
+    // refused at once with the field named; not the shape of a task: the schema's 422.
+    state.app.check_task_call(&auth, &body).await?;
     match state.app.invoke_tool(&auth, "fleet.run", body).await {
         Ok(Invoked::Done(task)) => {
             let status = if task["new"] == json!(false) {
@@ -273,4 +278,45 @@ pub async fn task_result(
     ApiJson(body): ApiJson<TaskResult>,
 ) -> Result<Json<TaskView>, ApiError> {
     Ok(Json(state.app.finish_task(&agent, &id, body).await?))
+}
+
+/// Saves a task template (members and up): `{"name","type","payload","target"}`, checked as a
+/// task's would be. 201 with the template; 409 when the name is taken.
+#[utoipa::path(post, path = "/api/v1/fleet/templates", tag = "fleet", request_body = Object,
+    responses((status = 201, description = "Saved", body = Object),
+              (status = 400, description = "Invalid; `details.field` names the field", body = ErrorBody),
+              (status = 409, description = "The name is taken", body = ErrorBody)))]
+pub async fn create_template(
+    State(state): State<AppState>,
+    auth: Auth<Member>,
+    ApiJson(body): ApiJson<NewTemplate>,
+) -> Result<(StatusCode, Json<TemplateView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.save_task_template(&auth, body).await?),
+    ))
+}
+
+/// The organisation's task templates by name.
+#[utoipa::path(get, path = "/api/v1/fleet/templates", tag = "fleet",
+    responses((status = 200, description = "Templates", body = Vec<Object>)))]
+pub async fn templates(
+    State(state): State<AppState>,
+    auth: Auth<Viewer>,
+) -> Result<Json<Vec<TemplateView>>, ApiError> {
+    Ok(Json(state.app.task_templates(&auth).await?))
+}
+
+/// Deletes a task template (members and up).
+#[utoipa::path(delete, path = "/api/v1/fleet/templates/{id}", tag = "fleet",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "No such template here", body = ErrorBody)))]
+pub async fn delete_template(
+    State(state): State<AppState>,
+    auth: Auth<Member>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_task_template(&auth, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

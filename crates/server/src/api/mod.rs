@@ -157,6 +157,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(fleet::create_task, fleet::tasks))
         .routes(routes!(fleet::task))
         .routes(routes!(fleet::cancel_task))
+        .routes(routes!(fleet::create_template, fleet::templates))
+        .routes(routes!(fleet::delete_template))
         .routes(routes!(fleet::claim))
         .routes(routes!(fleet::extend_lease))
         .routes(routes!(fleet::task_events))

@@ -18,8 +18,55 @@ use super::{error_page, render, Layout};
 use crate::error::ErrorCode;
 use crate::state::AppState;
 
-/// Maps a refused or failed action to what the console shows.
-pub(super) fn refused(e: IdentityError, back: &str) -> Response {
+/// Why a console action did not happen, from any service's error: who may do it (the
+/// identity rules), an internal failure, or a reason the person can act on.
+pub(super) enum Refusal {
+    Identity(IdentityError),
+    Internal(String),
+    Reason(String),
+}
+
+impl From<IdentityError> for Refusal {
+    fn from(e: IdentityError) -> Self {
+        Refusal::Identity(e)
+    }
+}
+
+/// Services whose errors carry an identity refusal and an internal failure; every other
+/// variant is a reason shown to the person.
+macro_rules! refusal_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Refusal {
+            fn from(e: $error) -> Self {
+                type E = $error;
+                match e {
+                    E::Identity(e) => Refusal::Identity(e),
+                    E::Internal(cause) => Refusal::Internal(cause),
+                    other => Refusal::Reason(other.to_string()),
+                }
+            }
+        }
+    )*};
+}
+refusal_from!(
+    switchboard_app::runtime::RuntimeError,
+    switchboard_app::workspace::WorkspaceError,
+    switchboard_app::tools::ToolError,
+    switchboard_app::fleet::FleetError,
+    switchboard_app::gateway::GatewayError
+);
+
+/// Maps a refused or failed action to what the console shows: the error page for what is
+/// missing, forbidden or broken, otherwise the reason, on the page at `back`.
+pub(super) fn refused(e: impl Into<Refusal>, back: &str) -> Response {
+    let e = match e.into() {
+        Refusal::Identity(e) => e,
+        Refusal::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error");
+            return error_page(ErrorCode::Internal);
+        }
+        Refusal::Reason(reason) => return redirect_with(back, FlashKind::Error, reason),
+    };
     match e {
         IdentityError::Internal(cause) => {
             tracing::error!(error = %cause, "internal error");

@@ -11,7 +11,7 @@ use switchboard_app::runtime::agents::TEMPLATES;
 use switchboard_app::runtime::{Agent, AgentInput, Skill};
 use switchboard_domain::Role;
 
-use super::chat::runtime_refused;
+use super::admin::refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
 use super::{render, Layout};
@@ -33,7 +33,7 @@ pub async fn list(
 ) -> Response {
     let agents = match state.app.agents(user.principal()).await {
         Ok(agents) => agents,
-        Err(e) => return runtime_refused(e, "/"),
+        Err(e) => return refused(e, "/"),
     };
     let (flashes, clear) = flash::take(&headers);
     let page = AgentsPage {
@@ -92,7 +92,7 @@ pub async fn create(
                 agent.name
             ),
         ),
-        Err(e) => runtime_refused(e, "/agents"),
+        Err(e) => refused(e, "/agents"),
     }
 }
 
@@ -114,7 +114,7 @@ pub async fn edit(
 ) -> Response {
     let agent = match state.app.agent(user.principal(), &slug).await {
         Ok(agent) => agent,
-        Err(e) => return runtime_refused(e, "/agents"),
+        Err(e) => return refused(e, "/agents"),
     };
     let (flashes, clear) = flash::take(&headers);
     let page = AgentPage {
@@ -204,7 +204,7 @@ pub async fn save(
     };
     match state.app.update_agent(user.principal(), &slug, input).await {
         Ok(_) => redirect_with(&back, FlashKind::Success, "Saved."),
-        Err(e) => runtime_refused(e, &back),
+        Err(e) => refused(e, &back),
     }
 }
 
@@ -244,7 +244,7 @@ pub async fn import_skills(
             FlashKind::Success,
             format!("Imported; {} skills now.", agent.skills.len()),
         ),
-        Err(e) => runtime_refused(e, &back),
+        Err(e) => refused(e, &back),
     }
 }
 
@@ -259,6 +259,6 @@ pub async fn delete(
     }
     match state.app.delete_agent(user.principal(), &slug).await {
         Ok(()) => redirect_with("/agents", FlashKind::Success, "Agent deleted."),
-        Err(e) => runtime_refused(e, &format!("/agents/{slug}")),
+        Err(e) => refused(e, &format!("/agents/{slug}")),
     }
 }

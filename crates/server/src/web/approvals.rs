@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 use switchboard_app::tools::approvals::ApprovalView;
-use switchboard_app::tools::ToolError;
 use switchboard_domain::{ApprovalStatus, Role};
 
 use super::admin::refused;
@@ -16,18 +15,6 @@ use super::flash::{self, FlashKind};
 use super::{error_page, render, Layout};
 use crate::error::ErrorCode;
 use crate::state::AppState;
-
-/// What the console shows for a refused decision.
-fn tool_refused(e: ToolError) -> Response {
-    match e {
-        ToolError::Identity(e) => refused(e, "/approvals"),
-        ToolError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            error_page(ErrorCode::Internal)
-        }
-        other => redirect_with("/approvals", FlashKind::Error, other.to_string()),
-    }
-}
 
 /// A request as the inbox shows it.
 pub struct Card {
@@ -100,7 +87,7 @@ pub async fn page(
 ) -> Response {
     let all = match state.app.list_approvals(user.principal(), None).await {
         Ok(all) => all,
-        Err(e) => return tool_refused(e),
+        Err(e) => return refused(e, "/approvals"),
     };
     let names: Names = match state.app.identity.list_members(user.principal()).await {
         Ok(members) => members
@@ -176,6 +163,6 @@ pub async fn decide(
                 format!("Denied: {} will not run.", view.tool)
             },
         ),
-        Err(e) => tool_refused(e),
+        Err(e) => refused(e, "/approvals"),
     }
 }

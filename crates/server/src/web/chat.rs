@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use serde_json::Value;
-use switchboard_app::runtime::{ConversationView, MessageView, RunView, RuntimeError};
+use switchboard_app::runtime::{ConversationView, MessageView, RunView};
 use switchboard_domain::{ConversationId, Role};
 
 use super::admin::refused;
@@ -24,18 +24,6 @@ use crate::state::AppState;
 /// How long a form post without JavaScript waits for the answer: under the request timeout
 /// (30 s by default); a longer run shows as "working" on the page it returns to.
 const WAIT_WITHOUT_SCRIPT: Duration = Duration::from_secs(25);
-
-/// What the console shows for a refused runtime request (chat and agent pages).
-pub(super) fn runtime_refused(e: RuntimeError, back: &str) -> Response {
-    match e {
-        RuntimeError::Identity(e) => refused(e, back),
-        RuntimeError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            error_page(ErrorCode::Internal)
-        }
-        other => redirect_with(back, FlashKind::Error, other.to_string()),
-    }
-}
 
 /// A tool call as a card: the call, and its result once there is one.
 pub struct ToolCard {
@@ -154,17 +142,17 @@ async fn show(
     let principal = user.principal();
     let conversations = match state.app.conversations(principal).await {
         Ok(list) => list,
-        Err(e) => return runtime_refused(e, "/"),
+        Err(e) => return refused(e, "/"),
     };
     let (current, entries, active) = match id {
         Some(id) => {
             let (conversation, messages) = match state.app.conversation(principal, id).await {
                 Ok(found) => found,
-                Err(e) => return runtime_refused(e, "/chat"),
+                Err(e) => return refused(e, "/chat"),
             };
             let run = match state.app.active_run(principal, id).await {
                 Ok(run) => run,
-                Err(e) => return runtime_refused(e, "/chat"),
+                Err(e) => return refused(e, "/chat"),
             };
             (
                 Some(conversation),
@@ -234,7 +222,7 @@ pub async fn create(
         .await
     {
         Ok(c) => c,
-        Err(e) => return runtime_refused(e, "/chat"),
+        Err(e) => return refused(e, "/chat"),
     };
     if form.content.trim().is_empty() {
         return Redirect::to(&format!("/chat/{}", created.id)).into_response();
@@ -275,7 +263,7 @@ async fn send_and_wait(state: &AppState, user: &ConsoleUser, id: &str, content: 
         .await
     {
         Ok((_, follower)) => follower,
-        Err(e) => return runtime_refused(e, &back),
+        Err(e) => return refused(e, &back),
     };
     let _ = tokio::time::timeout(WAIT_WITHOUT_SCRIPT, async {
         while follower.next().await.is_some() {}
@@ -311,7 +299,7 @@ pub async fn rename(
         .await
     {
         Ok(_) => redirect_with(&back, FlashKind::Success, "Renamed."),
-        Err(e) => runtime_refused(e, &back),
+        Err(e) => refused(e, &back),
     }
 }
 
@@ -339,6 +327,6 @@ pub async fn delete(
         .await
     {
         Ok(()) => redirect_with("/chat", FlashKind::Success, "Conversation deleted."),
-        Err(e) => runtime_refused(e, &format!("/chat/{id}")),
+        Err(e) => refused(e, &format!("/chat/{id}")),
     }
 }

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use switchboard_app::workspace::{DocumentDetail, DocumentListQuery, DocumentPage};
 use switchboard_domain::Role;
 
+use super::admin::refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::workspace::{workspace_refused, Labels};
+use super::workspace::Labels;
 use super::{render, Layout};
 use crate::state::AppState;
 
@@ -88,7 +89,7 @@ pub async fn list(
     };
     let page = match app.list_documents(user.principal(), &filter).await {
         Ok(page) => page,
-        Err(e) => return workspace_refused(e, "/documents"),
+        Err(e) => return refused(e, "/documents"),
     };
     let found = if q.is_empty() {
         Vec::new()
@@ -106,7 +107,7 @@ pub async fn list(
                     tags: h.document.tags,
                 })
                 .collect(),
-            Err(e) => return workspace_refused(e, "/documents"),
+            Err(e) => return refused(e, "/documents"),
         }
     };
     let (flashes, clear) = flash::take(&headers);
@@ -156,7 +157,7 @@ pub async fn upload(
             FlashKind::Success,
             format!("Uploaded {}.", d.name),
         ),
-        Err(e) => workspace_refused(e, "/documents"),
+        Err(e) => refused(e, "/documents"),
     }
 }
 
@@ -183,11 +184,11 @@ pub async fn detail(
     let app = &state.app;
     let detail = match app.document(user.principal(), &id).await {
         Ok(d) => d,
-        Err(e) => return workspace_refused(e, "/documents"),
+        Err(e) => return refused(e, "/documents"),
     };
     let (_, text, _) = match app.document_text(user.principal(), &id).await {
         Ok(read) => read,
-        Err(e) => return workspace_refused(e, "/documents"),
+        Err(e) => return refused(e, "/documents"),
     };
     let cut = text.chars().count() > PREVIEW;
     let (flashes, clear) = flash::take(&headers);
@@ -217,7 +218,7 @@ pub async fn download(
 ) -> Response {
     match state.app.download_document(user.principal(), &id).await {
         Ok(file) => crate::api::documents::attachment(file),
-        Err(e) => workspace_refused(e, "/documents"),
+        Err(e) => refused(e, "/documents"),
     }
 }
 
@@ -245,7 +246,7 @@ pub async fn tags(
         .await
     {
         Ok(_) => redirect_with(&back, FlashKind::Success, "Tags saved."),
-        Err(e) => workspace_refused(e, &back),
+        Err(e) => refused(e, &back),
     }
 }
 
@@ -265,6 +266,6 @@ pub async fn delete(
     }
     match state.app.delete_document(user.principal(), &id).await {
         Ok(()) => redirect_with("/documents", FlashKind::Success, "Document deleted."),
-        Err(e) => workspace_refused(e, &format!("/documents/{id}")),
+        Err(e) => refused(e, &format!("/documents/{id}")),
     }
 }

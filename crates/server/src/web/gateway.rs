@@ -13,7 +13,6 @@ use switchboard_app::gateway::limits::month_start;
 use switchboard_app::gateway::models::{
     GuardAction, GuardKind, GuardPolicy, ModelPrice, NewProvider, ProviderView, SettingsChange,
 };
-use switchboard_app::gateway::GatewayError;
 use switchboard_app::records::{GatewayKeyRecord, UsageGroup};
 use switchboard_domain::Timestamp;
 
@@ -23,19 +22,6 @@ use super::flash::{self, FlashKind};
 use super::{error_page, render, Layout};
 use crate::error::ErrorCode;
 use crate::state::AppState;
-
-/// Maps a refused or failed gateway action to what the console shows: input the user can
-/// fix goes back to `back` with the message; the rest is an error page.
-pub fn gateway_refused(e: GatewayError, back: &str) -> Response {
-    match e {
-        GatewayError::Identity(e) => refused(e, back),
-        GatewayError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            error_page(ErrorCode::Internal)
-        }
-        other => redirect_with(back, FlashKind::Error, other.to_string()),
-    }
-}
 
 /// A submitted form as name/value pairs (checkbox groups repeat a name).
 struct Fields(Vec<(String, String)>);
@@ -161,7 +147,7 @@ async fn keys_render(
     .await;
     let (keys, spend, settings) = match loaded {
         Ok(loaded) => loaded,
-        Err(e) => return gateway_refused(e, "/"),
+        Err(e) => return refused(e, "/"),
     };
     let spend: HashMap<String, f64> = spend
         .into_iter()
@@ -237,7 +223,7 @@ pub async fn keys_create(
     };
     match state.app.gateway.create_key(user.principal(), new).await {
         Ok(created) => keys_render(&state, &user, &headers, Some(created.key)).await,
-        Err(e) => gateway_refused(e, "/gateway"),
+        Err(e) => refused(e, "/gateway"),
     }
 }
 
@@ -255,7 +241,7 @@ pub async fn keys_revoke(
     };
     match state.app.gateway.revoke_key(user.principal(), id).await {
         Ok(()) => redirect_with("/gateway", FlashKind::Success, "The key is revoked."),
-        Err(e) => gateway_refused(e, "/gateway"),
+        Err(e) => refused(e, "/gateway"),
     }
 }
 
@@ -296,7 +282,7 @@ pub async fn models_page(
 ) -> Response {
     let view = match state.app.gateway.model_settings(user.principal()).await {
         Ok(view) => view,
-        Err(e) => return gateway_refused(e, "/"),
+        Err(e) => return refused(e, "/"),
     };
     let (flashes, clear) = flash::take(&headers);
     let page = ModelsPage {
@@ -351,7 +337,7 @@ async fn save_settings(
         .await
     {
         Ok(()) => redirect_with("/models", FlashKind::Success, saved),
-        Err(e) => gateway_refused(e, "/models"),
+        Err(e) => refused(e, "/models"),
     }
 }
 
@@ -463,7 +449,7 @@ pub async fn providers_save(
             FlashKind::Success,
             format!("The provider {name} is saved."),
         ),
-        Err(e) => gateway_refused(e, "/models"),
+        Err(e) => refused(e, "/models"),
     }
 }
 
@@ -487,7 +473,7 @@ pub async fn providers_delete(
             FlashKind::Success,
             format!("The provider {name} is removed."),
         ),
-        Err(e) => gateway_refused(e, "/models"),
+        Err(e) => refused(e, "/models"),
     }
 }
 

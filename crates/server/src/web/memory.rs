@@ -10,9 +10,10 @@ use serde::Deserialize;
 use switchboard_app::memory::{MemoryInput, MemoryView};
 use switchboard_domain::Role;
 
+use super::admin::refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::workspace::{workspace_refused, Labels};
+use super::workspace::Labels;
 use super::{render, Layout};
 use crate::state::AppState;
 
@@ -48,7 +49,7 @@ pub async fn page(
     };
     let facts = match facts {
         Ok(facts) => facts,
-        Err(e) => return workspace_refused(e, "/memory"),
+        Err(e) => return refused(e, "/memory"),
     };
     let (flashes, clear) = flash::take(&headers);
     let view = MemoryPage {
@@ -85,7 +86,7 @@ pub async fn remember(
     match state.app.remember(user.principal(), input).await {
         Ok(done) if done.new => redirect_with("/memory", FlashKind::Success, "Remembered."),
         Ok(_) => redirect_with("/memory", FlashKind::Info, "That was already remembered."),
-        Err(e) => workspace_refused(e, "/memory"),
+        Err(e) => refused(e, "/memory"),
     }
 }
 
@@ -105,6 +106,6 @@ pub async fn forget(
     }
     match state.app.forget(user.principal(), &id).await {
         Ok(()) => redirect_with("/memory", FlashKind::Success, "Forgotten."),
-        Err(e) => workspace_refused(e, "/memory"),
+        Err(e) => refused(e, "/memory"),
     }
 }

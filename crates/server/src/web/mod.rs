@@ -17,6 +17,7 @@ mod chat;
 pub mod console;
 mod documents;
 pub mod flash;
+mod fleet;
 mod gateway;
 mod memory;
 mod pages;
@@ -126,6 +127,17 @@ pub fn router() -> Router<AppState> {
             "/projects/{id}/milestones/{milestone_id}",
             post(projects::change_milestone),
         )
+        .route("/fleet", get(fleet::page))
+        .route("/fleet/tasks", post(fleet::create_task))
+        .route("/fleet/tasks/{id}", get(fleet::task))
+        .route("/fleet/tasks/{id}/cancel", post(fleet::cancel_task))
+        .route("/fleet/tasks/{id}/retry", post(fleet::retry_task))
+        .route("/fleet/templates/{id}/run", post(fleet::run_template))
+        .route("/fleet/templates/{id}/delete", post(fleet::delete_template))
+        .route("/fleet/tokens", post(fleet::create_token))
+        .route("/fleet/tokens/{id}/revoke", post(fleet::revoke_token))
+        .route("/fleet/agents/{id}", get(fleet::agent))
+        .route("/fleet/agents/{id}/revoke", post(fleet::revoke_agent))
         .route("/approvals", get(approvals::page))
         .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/operator/usage", get(usage::platform_page))
@@ -142,6 +154,7 @@ pub const NAVIGATION: &[(&str, &str, console::Sees)] = &[
     ("/projects", "Projects", console::Sees::Members),
     ("/documents", "Documents", console::Sees::Members),
     ("/memory", "Memory", console::Sees::Members),
+    ("/fleet", "Fleet", console::Sees::Members),
     ("/members", "Members", console::Sees::Members),
     ("/approvals", "Approvals", console::Sees::Members),
     ("/keys", "API keys", console::Sees::Admins),

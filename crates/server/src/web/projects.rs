@@ -15,9 +15,10 @@ use switchboard_app::workspace::{
 use switchboard_domain::workspace::project;
 use switchboard_domain::Role;
 
+use super::admin::refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::workspace::{workspace_refused, Labels};
+use super::workspace::Labels;
 use super::{render, Layout};
 use crate::state::AppState;
 
@@ -62,7 +63,7 @@ pub async fn list(
     };
     let page = match state.app.list_projects(user.principal(), &filter).await {
         Ok(page) => page,
-        Err(e) => return workspace_refused(e, "/projects"),
+        Err(e) => return refused(e, "/projects"),
     };
     let (flashes, clear) = flash::take(&headers);
     let pages = page.total.div_ceil(u64::from(page.per_page)).max(1);
@@ -112,7 +113,7 @@ pub async fn create(
             FlashKind::Success,
             format!("Project {} started. Add its milestones below.", p.name),
         ),
-        Err(e) => workspace_refused(e, "/projects"),
+        Err(e) => refused(e, "/projects"),
     }
 }
 
@@ -142,7 +143,7 @@ pub async fn detail(
 ) -> Response {
     let detail = match state.app.project(user.principal(), &id).await {
         Ok(detail) => detail,
-        Err(e) => return workspace_refused(e, "/projects"),
+        Err(e) => return refused(e, "/projects"),
     };
     let (flashes, clear) = flash::take(&headers);
     let moves = project::STATUSES
@@ -194,7 +195,7 @@ pub async fn change(
     };
     match state.app.update_project(user.principal(), &id, patch).await {
         Ok(p) => redirect_with(&here, FlashKind::Success, format!("{} saved.", p.name)),
-        Err(e) => workspace_refused(e, &here),
+        Err(e) => refused(e, &here),
     }
 }
 
@@ -226,7 +227,7 @@ pub async fn add_milestone(
             FlashKind::Success,
             format!("Milestone {} added.", m.title),
         ),
-        Err(e) => workspace_refused(e, &here),
+        Err(e) => refused(e, &here),
     }
 }
 
@@ -291,7 +292,7 @@ pub async fn change_milestone(
             FlashKind::Success,
             format!("Milestone {} saved.", m.title),
         ),
-        Err(e) => workspace_refused(e, &here),
+        Err(e) => refused(e, &here),
     }
 }
 
@@ -311,6 +312,6 @@ pub async fn delete(
     }
     match state.app.delete_project(user.principal(), &id).await {
         Ok(()) => redirect_with("/projects", FlashKind::Success, "Project deleted."),
-        Err(e) => workspace_refused(e, &format!("/projects/{id}")),
+        Err(e) => refused(e, &format!("/projects/{id}")),
     }
 }

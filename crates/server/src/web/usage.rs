@@ -13,10 +13,10 @@ use switchboard_app::gateway::GatewayError;
 use switchboard_app::records::{UsageGroup, UsageRow};
 use switchboard_domain::Timestamp;
 
+use super::admin::refused;
 use super::charts::{self, Bar};
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::gateway::gateway_refused;
 use super::{render, Layout};
 use crate::state::AppState;
 
@@ -369,14 +369,14 @@ pub async fn org_page(
     .await
     {
         Ok(rows) => rows,
-        Err(e) => return gateway_refused(e, "/usage"),
+        Err(e) => return refused(e, "/usage"),
     };
     let names: HashMap<String, String> = match gateway.list_keys(principal).await {
         Ok(list) => list
             .into_iter()
             .map(|k| (k.id.to_string(), k.name))
             .collect(),
-        Err(e) => return gateway_refused(e, "/"),
+        Err(e) => return refused(e, "/"),
     };
     let csv = |group: &str| {
         format!(
@@ -460,14 +460,14 @@ pub async fn platform_page(
     .await
     {
         Ok(rows) => rows,
-        Err(e) => return gateway_refused(e, "/operator/usage"),
+        Err(e) => return refused(e, "/operator/usage"),
     };
     let names: HashMap<String, String> = match state.app.identity.list_orgs(principal).await {
         Ok(list) => list
             .into_iter()
             .map(|s| (s.org.id.to_string(), s.org.name))
             .collect(),
-        Err(e) => return gateway_refused(GatewayError::Identity(e), "/"),
+        Err(e) => return refused(GatewayError::Identity(e), "/"),
     };
     let csv = |group: &str| {
         format!(

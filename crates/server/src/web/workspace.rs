@@ -9,28 +9,15 @@ use axum::Extension;
 use axum::Form;
 use serde::Deserialize;
 use switchboard_app::workspace::{
-    CommentInput, ItemDetail, ItemInput, ItemPage, ItemPatch, ItemQuery, WorkspaceError,
+    CommentInput, ItemDetail, ItemInput, ItemPage, ItemPatch, ItemQuery,
 };
 use switchboard_domain::{ItemKind, Priority, Role};
 
 use super::admin::refused;
 use super::console::{redirect_with, ConsoleUser};
 use super::flash::{self, FlashKind};
-use super::{error_page, render, Layout};
-use crate::error::ErrorCode;
+use super::{render, Layout};
 use crate::state::AppState;
-
-/// What the console shows for a refused workspace request.
-pub(super) fn workspace_refused(e: WorkspaceError, back: &str) -> Response {
-    match e {
-        WorkspaceError::Identity(e) => refused(e, back),
-        WorkspaceError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error");
-            error_page(ErrorCode::Internal)
-        }
-        other => redirect_with(back, FlashKind::Error, other.to_string()),
-    }
-}
 
 /// The pages of one kind, nested under `/tickets` or `/requests`.
 pub fn routes(kind: ItemKind) -> axum::Router<AppState> {
@@ -149,7 +136,7 @@ pub async fn list(
     };
     let page = match state.app.list_items(user.principal(), kind, &filter).await {
         Ok(page) => page,
-        Err(e) => return workspace_refused(e, &format!("/{}", plural(kind))),
+        Err(e) => return refused(e, &format!("/{}", plural(kind))),
     };
     let filters = [
         ("status", &filter.status),
@@ -220,7 +207,7 @@ pub async fn create(
             FlashKind::Success,
             format!("{} filed.", item.reference),
         ),
-        Err(e) => workspace_refused(e, &back),
+        Err(e) => refused(e, &back),
     }
 }
 
@@ -249,7 +236,7 @@ pub async fn detail(
     let back = format!("/{}", plural(kind));
     let detail = match state.app.item(user.principal(), kind, &id).await {
         Ok(detail) => detail,
-        Err(e) => return workspace_refused(e, &back),
+        Err(e) => return refused(e, &back),
     };
     let (flashes, clear) = flash::take(&headers);
     let base = match kind {
@@ -317,7 +304,7 @@ pub async fn change(
             FlashKind::Success,
             format!("{} saved.", item.reference),
         ),
-        Err(e) => workspace_refused(e, &here),
+        Err(e) => refused(e, &here),
     }
 }
 
@@ -353,7 +340,7 @@ pub async fn comment(
             FlashKind::Success,
             "Comment added.",
         ),
-        Err(e) => workspace_refused(e, &here),
+        Err(e) => refused(e, &here),
     }
 }
 
@@ -375,6 +362,6 @@ pub async fn delete(
     let back = format!("/{}", plural(kind));
     match state.app.delete_item(user.principal(), kind, &id).await {
         Ok(()) => redirect_with(&back, FlashKind::Success, "Deleted."),
-        Err(e) => workspace_refused(e, &format!("{back}/{id}")),
+        Err(e) => refused(e, &format!("{back}/{id}")),
     }
 }

@@ -133,6 +133,10 @@ fn requirement(method: &str, path: &str) -> Option<Need> {
         ) => FleetAgent,
         ("get", "/api/v1/fleet/tasks" | "/api/v1/fleet/tasks/{id}") => Tenant(0),
         ("post", "/api/v1/fleet/tasks" | "/api/v1/fleet/tasks/{id}/cancel") => Tenant(1),
+        ("get", "/api/v1/fleet/templates") => Tenant(0),
+        ("post", "/api/v1/fleet/templates") | ("delete", "/api/v1/fleet/templates/{id}") => {
+            Tenant(1)
+        }
         // With the bodies below: an organisation-wide fact (members and up), forgotten by
         // admins (a person's own facts are any member's; tested in workspace.rs).
         ("get", "/api/v1/memory" | "/api/v1/memory/search") => Tenant(0),
@@ -447,6 +451,18 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await;
     assert_eq!(status, 201, "{fleet_task}");
+    let (status, fleet_template) = server
+        .send(
+            &owner,
+            Method::POST,
+            "/api/v1/fleet/templates",
+            Some(
+                json!({"name": "Matrix ping", "type": "echo", "payload": {"message": "matrix"},
+                        "target": {"labels": {}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{fleet_template}");
     let params = BTreeMap::from([
         ("{id}", String::new()), // chosen per route below
         ("{user_id}", target),
@@ -484,6 +500,10 @@ async fn fixture(server: &TestServer) -> Fixture {
             fleet_agent["agent_id"].as_str().unwrap().to_owned(),
         ),
         ("fleet-task", fleet_task["id"].as_str().unwrap().to_owned()),
+        (
+            "fleet-template",
+            fleet_template["id"].as_str().unwrap().to_owned(),
+        ),
         (
             "{milestone_id}",
             milestone["id"].as_str().unwrap().to_owned(),
@@ -602,6 +622,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("patch", "/api/v1/projects/{id}/milestones/{milestone_id}") => json!({"progress": 50}),
         ("patch", "/api/v1/documents/{id}") => json!({"tags": "matrix"}),
         ("post", "/api/v1/fleet/registration-tokens") => json!({"name": "Matrix"}),
+        ("post", "/api/v1/fleet/templates") => json!({"name": "Matrix", "type": "echo",
+                                                      "target": {"labels": {}}}),
         ("post", "/api/v1/fleet/tasks") => {
             json!({"type": "echo", "payload": {}, "target": {"labels": {}}})
         }
@@ -633,6 +655,7 @@ fn concrete(path: &str, params: &BTreeMap<&'static str, String>) -> (String, boo
                 ("{id}", _, _) if path.contains("/documents/") => "document",
                 ("{id}", _, _) if path.contains("/registration-tokens/") => "fleet-token",
                 ("{id}", _, _) if path.contains("/fleet/agents/") => "fleet-agent",
+                ("{id}", _, _) if path.contains("/fleet/templates/") => "fleet-template",
                 ("{id}", _, _) if path.contains("/tasks/") => "fleet-task",
                 (other, _, _) => other,
             };

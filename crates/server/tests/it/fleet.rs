@@ -183,6 +183,13 @@ server_tests! {
         let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
             Some(json!({"type": "echo", "target": {"agent_id": other_id}}))).await;
         assert_eq!(status, 400, "another organisation's agent is no target: {answer}");
+        assert_eq!(answer["error"]["details"]["field"], "target", "{answer}");
+        // A task that would need an approval is checked before one is asked for.
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "shell", "payload": {"command": "/bin/true"}, "target": {"agent_id": other_id}}))).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("target")), "{answer}");
+        let (_, pending) = server.send(&member, Method::GET, "/api/v1/approvals?status=pending", None).await;
+        assert_eq!(pending.as_array().map(Vec::len), Some(0), "no approval asked for a bad task: {pending}");
         let (status, _) = server.send(&viewer, Method::POST, "/api/v1/fleet/tasks",
             Some(json!({"type": "echo", "target": {"labels": {}}}))).await;
         assert_eq!(status, 403);

@@ -156,7 +156,8 @@ crate::sql::fleet::fleet_repo!(
      AND t.run_after <= $4 AND $6::jsonb ? t.kind AND (t.target_agent = $2 \
      OR (t.target_agent IS NULL AND t.target_labels::jsonb <@ $3::jsonb)) \
      ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-     RETURNING {columns}"
+     RETURNING {columns}",
+    None::<&str>
 );
 crate::sql::documents::document_repo!(
     PgDb,
@@ -182,6 +183,47 @@ fn tsquery(words: &[String]) -> String {
     words.join(" | ")
 }
 
+/// Runs `$body` (which ends by committing `$tx` and evaluates to `(value, heads)`) in a
+/// transaction holding the advisory lock of each organisation's audit chain in `$orgs`,
+/// taken in one order so two writers never deadlock; retried when an optimistic single
+/// append (see `append_locked`) got in first. Remembers the new heads; evaluates to the value.
+macro_rules! under_chain_locks {
+    ($self:ident, $orgs:expr, $tx:ident => $body:expr) => {{
+        let mut orgs: Vec<String> = $orgs.map(|o| o.to_string()).collect();
+        orgs.sort();
+        orgs.dedup();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut $tx = $self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+                for org in &orgs {
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+                        .bind(format!("audit:{org}"))
+                        .execute(&mut *$tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                }
+                Ok($body)
+            }
+            .await;
+            match result {
+                Err(StoreError::Conflict(_)) if attempt < 10 => continue,
+                Ok((value, heads)) => {
+                    let mut known = $self.heads();
+                    for (org, (seq, hash)) in heads {
+                        if known.get(&org).is_none_or(|(s, _)| *s < seq) {
+                            known.insert(org, (seq, hash));
+                        }
+                    }
+                    break Ok(value);
+                }
+                Err(e) => break Err(e),
+            }
+        }
+    }};
+}
+
 impl PgDb {
     /// A batch of usage records with their audit events in one transaction, holding the audit
     /// chain lock of every organisation in the batch (taken in a fixed order, so two batches
@@ -192,42 +234,25 @@ impl PgDb {
         genesis: &[u8],
         hasher: &crate::audit::LinkHasher,
     ) -> Result<u64, StoreError> {
-        let mut orgs: Vec<String> = calls.iter().map(|(_, e)| e.org_id.to_string()).collect();
-        orgs.sort();
-        orgs.dedup();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = async {
-                let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-                for org in &orgs {
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
-                        .bind(format!("audit:{org}"))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::from_sqlx)?;
-                }
-                let calls = calls.clone();
-                Ok(crate::sql::gateway::record_calls_in_transaction!(
-                    tx, calls, genesis, hasher
-                ))
-            }
-            .await;
-            match result {
-                // An optimistic single append (see `append_locked`) got in first.
-                Err(StoreError::Conflict(_)) if attempt < 10 => continue,
-                Ok((inserted, heads)) => {
-                    let mut known = self.heads();
-                    for (org, (seq, hash)) in heads {
-                        if known.get(&org).is_none_or(|(s, _)| *s < seq) {
-                            known.insert(org, (seq, hash));
-                        }
-                    }
-                    return Ok(inserted);
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let orgs = calls.iter().map(|(_, e)| e.org_id);
+        under_chain_locks!(self, orgs, tx => {
+            let calls = calls.clone();
+            crate::sql::gateway::record_calls_in_transaction!(tx, calls, genesis, hasher)
+        })
+    }
+
+    /// A batch of links under the advisory locks of every chain it touches.
+    async fn append_batch_locked(
+        &self,
+        records: Vec<crate::AuditRecord>,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        let orgs = records.iter().map(|e| e.org_id);
+        under_chain_locks!(self, orgs, tx => {
+            let records = records.clone();
+            crate::sql::audit::append_batch_in_transaction!(tx, records, genesis, hasher)
+        })
     }
 
     /// Appends one link to an organisation's chain. First optimistically, in one or two

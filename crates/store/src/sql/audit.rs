@@ -107,6 +107,49 @@ macro_rules! append_in_transaction {
 }
 pub(crate) use append_in_transaction;
 
+/// Links `$event` to its chain's head — from `$heads` (this transaction's own appends) or
+/// read in `$tx` — inserts it and records the new head. Evaluates to the stored record.
+macro_rules! append_link {
+    ($tx:ident, $heads:ident, $event:expr, $genesis:expr, $hasher:expr) => {{
+        let event = $event;
+        let org = event.org_id.as_uuid();
+        let head = match $heads.get(&org) {
+            Some(head) => Some(head.clone()),
+            None => sqlx::query_as::<_, (i64, Vec<u8>)>($crate::sql::audit::HEAD)
+                .bind(org)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?,
+        };
+        let record = $crate::sql::audit::link(event, head, $genesis, $hasher);
+        $crate::sql::audit::bind_link!(sqlx::query($crate::sql::audit::INSERT), record)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::from_sqlx)?;
+        $heads.insert(org, (record.seq, record.hash.clone()));
+        record
+    }};
+}
+pub(crate) use append_link;
+
+/// A batch of appends in the open transaction `$tx` (the chains' locks taken), then one
+/// commit. Evaluates to the stored records and the chains' new heads.
+macro_rules! append_batch_in_transaction {
+    ($tx:ident, $records:expr, $genesis:expr, $hasher:expr) => {{
+        let mut heads: std::collections::HashMap<uuid::Uuid, (i64, Vec<u8>)> =
+            std::collections::HashMap::new();
+        let mut stored = Vec::new();
+        for event in $records {
+            stored.push($crate::sql::audit::append_link!(
+                $tx, heads, event, $genesis, $hasher
+            ));
+        }
+        $tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+        (stored, heads)
+    }};
+}
+pub(crate) use append_batch_in_transaction;
+
 macro_rules! audit_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
@@ -118,6 +161,18 @@ macro_rules! audit_repo {
                 hasher: &$crate::audit::LinkHasher,
             ) -> Result<$crate::AuditRecord, $crate::StoreError> {
                 self.append_locked(record, genesis, hasher).await
+            }
+
+            async fn append_batch(
+                &self,
+                records: Vec<$crate::AuditRecord>,
+                genesis: &[u8],
+                hasher: &$crate::audit::LinkHasher,
+            ) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
+                if records.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.append_batch_locked(records, genesis, hasher).await
             }
 
             async fn head(

@@ -1,11 +1,14 @@
-//! [`crate::FleetRepo`] for both databases; the claim differs (`$claim`: the statement, and
-//! `$begin`: how its transaction starts — `BEGIN IMMEDIATE` on SQLite).
+//! [`crate::FleetRepo`] for both databases; the claim differs (`$claim`: the statement;
+//! `$begin`: how its transaction starts — `BEGIN IMMEDIATE` on SQLite; `$probe`: a read-only
+//! look for a candidate first, on SQLite, so an empty claim never takes the write lock).
 
 use sqlx::types::Uuid;
 use switchboard_domain::fleet::Labels;
 use switchboard_domain::Timestamp;
 
-use crate::fleet::{FleetAgentRecord, RegistrationTokenRecord, TaskEventRecord, TaskRecord};
+use crate::fleet::{
+    FleetAgentRecord, RegistrationTokenRecord, TaskEventRecord, TaskRecord, TaskTemplateRecord,
+};
 use crate::StoreError;
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, org_id, name, token_hash, max_uses, uses, \
@@ -17,6 +20,38 @@ pub(crate) const TASK_COLUMNS: &str = "id, org_id, kind, payload, target_agent, 
      lease_expires_at, result, error, approval_id, actor_kind, actor_id, created_at, updated_at";
 pub(crate) const EVENT_COLUMNS: &str =
     "id, org_id, task_id, at, kind, from_status, to_status, agent_id, message";
+
+pub(crate) const TEMPLATE_COLUMNS: &str =
+    "id, org_id, name, kind, payload, target, actor_kind, actor_id, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TemplateRow {
+    id: Uuid,
+    org_id: Uuid,
+    name: String,
+    kind: String,
+    payload: String,
+    target: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    created_at: Timestamp,
+}
+
+impl From<TemplateRow> for TaskTemplateRecord {
+    fn from(r: TemplateRow) -> Self {
+        TaskTemplateRecord {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            name: r.name,
+            kind: r.kind,
+            payload: r.payload,
+            target: r.target,
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            created_at: r.created_at,
+        }
+    }
+}
 
 /// Labels as stored: a JSON object, keys sorted.
 pub(crate) fn labels_json(labels: &Labels) -> String {
@@ -231,7 +266,7 @@ pub(crate) use revoke;
 /// `$1` organisation, `$2` agent id, `$3` the agent's labels (JSON), `$4` now, `$5` lease
 /// end, `$6` the kinds it runs (JSON array), returning the task's columns (`{columns}`).
 macro_rules! fleet_repo {
-    ($db:ty, $begin:literal, $claim:expr) => {
+    ($db:ty, $begin:literal, $claim:expr, $probe:expr) => {
         #[async_trait::async_trait]
         impl $crate::fleet::FleetRepo for $db {
             async fn insert_token(
@@ -499,6 +534,80 @@ macro_rules! fleet_repo {
                 )
             }
 
+            async fn insert_template(
+                &self,
+                t: &$crate::fleet::TaskTemplateRecord,
+            ) -> Result<(), $crate::StoreError> {
+                let sql = format!(
+                    "INSERT INTO task_templates ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    $crate::sql::fleet::TEMPLATE_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(t.id.as_uuid())
+                    .bind(t.org_id.as_uuid())
+                    .bind(&t.name)
+                    .bind(&t.kind)
+                    .bind(&t.payload)
+                    .bind(&t.target)
+                    .bind(&t.actor_kind)
+                    .bind(&t.actor_id)
+                    .bind(t.created_at)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn templates(
+                &self,
+                org: switchboard_domain::OrgId,
+            ) -> Result<Vec<$crate::fleet::TaskTemplateRecord>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM task_templates WHERE org_id = $1 ORDER BY name, id",
+                    $crate::sql::fleet::TEMPLATE_COLUMNS
+                );
+                let rows = sqlx::query_as::<_, $crate::sql::fleet::TemplateRow>(&sql)
+                    .bind(org.as_uuid())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn delete_template(
+                &self,
+                org: switchboard_domain::OrgId,
+                id: switchboard_domain::TaskTemplateId,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query("DELETE FROM task_templates WHERE org_id = $1 AND id = $2")
+                    .bind(org.as_uuid())
+                    .bind(id.as_uuid())
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn task_counts(
+                &self,
+                org: switchboard_domain::OrgId,
+            ) -> Result<std::collections::BTreeMap<String, u64>, $crate::StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM tasks WHERE org_id = $1 GROUP BY status",
+                )
+                .bind(org.as_uuid())
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
+                    .collect())
+            }
+
             async fn claim(
                 &self,
                 agent: &$crate::fleet::FleetAgentRecord,
@@ -507,6 +616,23 @@ macro_rules! fleet_repo {
                 at: switchboard_domain::Timestamp,
                 mut event: $crate::fleet::TaskEventRecord,
             ) -> Result<Option<$crate::fleet::TaskRecord>, $crate::StoreError> {
+                let executors_json =
+                    serde_json::to_string(executors).unwrap_or_else(|_| "[]".to_owned());
+                if let Some(probe) = $probe {
+                    let found: Option<(sqlx::types::Uuid,)> = sqlx::query_as(probe)
+                        .bind(agent.org_id.as_uuid())
+                        .bind(agent.id.as_uuid())
+                        .bind($crate::sql::fleet::labels_json(&agent.labels))
+                        .bind(at)
+                        .bind(lease_until)
+                        .bind(&executors_json)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                    if found.is_none() {
+                        return Ok(None);
+                    }
+                }
                 let mut tx = self
                     .writer()
                     .begin_with($begin)
@@ -519,7 +645,7 @@ macro_rules! fleet_repo {
                     .bind($crate::sql::fleet::labels_json(&agent.labels))
                     .bind(at)
                     .bind(lease_until)
-                    .bind(serde_json::to_string(executors).unwrap_or_else(|_| "[]".to_owned()))
+                    .bind(&executors_json)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
@@ -557,9 +683,9 @@ macro_rules! fleet_repo {
             async fn move_task(
                 &self,
                 m: &$crate::fleet::TaskMove<'_>,
-            ) -> Result<bool, $crate::StoreError> {
+            ) -> Result<Option<$crate::fleet::TaskRecord>, $crate::StoreError> {
                 if m.from.is_empty() {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
                 let from = $crate::sql::memory::placeholders(9, m.from.len());
@@ -570,9 +696,10 @@ macro_rules! fleet_repo {
                      lease_agent = CASE WHEN $1 = 'leased' THEN lease_agent ELSE NULL END, \
                      lease_expires_at = CASE WHEN $1 = 'leased' THEN lease_expires_at ELSE NULL END \
                      WHERE org_id = $6 AND id = $7 AND ($8 IS NULL OR lease_agent = $8) \
-                     AND status IN ({from})"
+                     AND status IN ({from}) RETURNING {}",
+                    $crate::sql::fleet::TASK_COLUMNS
                 );
-                let mut query = sqlx::query(&sql)
+                let mut query = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
                     .bind(m.to)
                     .bind(m.at)
                     .bind(&m.result)
@@ -584,16 +711,16 @@ macro_rules! fleet_repo {
                 for s in m.from {
                     query = query.bind(*s);
                 }
-                let done = query
-                    .execute(&mut *tx)
+                let Some(row) = query
+                    .fetch_optional(&mut *tx)
                     .await
-                    .map_err($crate::StoreError::from_sqlx)?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
+                    .map_err($crate::StoreError::from_sqlx)?
+                else {
+                    return Ok(None);
+                };
                 $crate::sql::fleet::insert_task_events!(&mut *tx, std::slice::from_ref(&m.event));
                 tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
-                Ok(true)
+                Ok(Some(row.try_into()?))
             }
 
             async fn expired_leases(

@@ -128,21 +128,7 @@ macro_rules! record_calls_in_transaction {
                 continue;
             }
             inserted += 1;
-            let org = event.org_id.as_uuid();
-            let head = match heads.get(&org) {
-                Some(head) => Some(head.clone()),
-                None => sqlx::query_as::<_, (i64, Vec<u8>)>($crate::sql::audit::HEAD)
-                    .bind(org)
-                    .fetch_optional(&mut *$tx)
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?,
-            };
-            let record = $crate::sql::audit::link(event, head, $genesis, $hasher);
-            $crate::sql::audit::bind_link!(sqlx::query($crate::sql::audit::INSERT), record)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::from_sqlx)?;
-            heads.insert(org, (record.seq, record.hash));
+            $crate::sql::audit::append_link!($tx, heads, event, $genesis, $hasher);
         }
         $tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
         (inserted, heads)

@@ -258,6 +258,7 @@ macro_rules! org_repo {
                     "DELETE FROM memories WHERE org_id = $1",
                     "DELETE FROM documents WHERE org_id = $1",
                     "DELETE FROM task_events WHERE org_id = $1",
+                    "DELETE FROM task_templates WHERE org_id = $1",
                     "DELETE FROM tasks WHERE org_id = $1",
                     "DELETE FROM fleet_agents WHERE org_id = $1",
                     "DELETE FROM registration_tokens WHERE org_id = $1",

@@ -108,17 +108,23 @@ crate::sql::conversations::conversation_repo!(SqliteDb);
 crate::sql::runs::run_repo!(SqliteDb);
 crate::sql::workspace::work_item_repo!(SqliteDb);
 crate::sql::projects::project_repo!(SqliteDb);
-crate::sql::fleet::fleet_repo!(
-    SqliteDb,
-    "BEGIN IMMEDIATE",
-    "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
-     attempts = attempts + 1, updated_at = $4 \
-     WHERE id = (SELECT t.id FROM tasks t WHERE t.org_id = $1 AND t.status = 'queued' \
-     AND t.run_after <= $4 AND t.kind IN (SELECT value FROM json_each($6)) \
+/// The task an agent would claim (see [`crate::FleetRepo::claim`]): looked for on a reader
+/// first, so a claim that finds nothing never takes the write lock.
+const CLAIM_CANDIDATE: &str = "SELECT t.id FROM tasks t WHERE t.org_id = $1 \
+     AND t.status = 'queued' AND t.run_after <= $4 AND t.kind IN (SELECT value FROM json_each($6)) \
      AND (t.target_agent = $2 OR (t.target_agent IS NULL AND NOT EXISTS \
      (SELECT 1 FROM json_each(t.target_labels) s WHERE NOT EXISTS \
      (SELECT 1 FROM json_each($3) a WHERE a.key = s.key AND a.value = s.value)))) \
-     ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1) RETURNING {columns}"
+     ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1";
+crate::sql::fleet::fleet_repo!(
+    SqliteDb,
+    "BEGIN IMMEDIATE",
+    format!(
+        "UPDATE tasks SET status = 'leased', lease_agent = $2, lease_expires_at = $5, \
+         attempts = attempts + 1, updated_at = $4 WHERE id = ({CLAIM_CANDIDATE}) \
+         RETURNING {{columns}}"
+    ),
+    Some(CLAIM_CANDIDATE)
 );
 crate::sql::documents::document_repo!(
     SqliteDb,
@@ -147,6 +153,24 @@ fn fts5_query(words: &[String]) -> String {
 }
 
 impl SqliteDb {
+    /// A batch of audit links under one `BEGIN IMMEDIATE`.
+    async fn append_batch_locked(
+        &self,
+        records: Vec<crate::AuditRecord>,
+        genesis: &[u8],
+        hasher: &crate::audit::LinkHasher,
+    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        use sqlx::Connection as _;
+        let mut conn = self.writer.acquire().await.map_err(StoreError::from_sqlx)?;
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let (stored, _) =
+            crate::sql::audit::append_batch_in_transaction!(tx, records, genesis, hasher);
+        Ok(stored)
+    }
+
     /// A batch of usage records with their audit events under one `BEGIN IMMEDIATE`.
     async fn record_calls_locked(
         &self,

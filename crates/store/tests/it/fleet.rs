@@ -243,9 +243,10 @@ backend_tests! {
             result: Some(r#"{"ok":true}"#.into()), error: None, run_after: None,
             event: event(&clock, &first, Some("leased"), to),
         };
-        assert!(!store.fleet.move_task(&finish(db.id, "succeeded")).await.unwrap(), "not the holder");
-        assert!(store.fleet.move_task(&finish(web.id, "succeeded")).await.unwrap());
-        assert!(!store.fleet.move_task(&finish(web.id, "failed")).await.unwrap(), "finished once");
+        assert!(store.fleet.move_task(&finish(db.id, "succeeded")).await.unwrap().is_none(), "not the holder");
+        let done = store.fleet.move_task(&finish(web.id, "succeeded")).await.unwrap().expect("moved");
+        assert_eq!((done.status.as_str(), done.lease_agent), ("succeeded", None));
+        assert!(store.fleet.move_task(&finish(web.id, "failed")).await.unwrap().is_none(), "finished once");
         let done = store.fleet.task(org, first.id).await.unwrap().unwrap();
         assert_eq!((done.status.as_str(), done.result.as_deref(), done.lease_agent), ("succeeded", Some(r#"{"ok":true}"#), None));
         assert!(store.fleet.task(other, first.id).await.unwrap().is_none());
@@ -261,7 +262,7 @@ backend_tests! {
             result: None, error: Some("lease expired".into()), run_after: Some(clock.now() + Duration::seconds(5)),
             event: event(&clock, &urgent, Some("leased"), "queued"),
         };
-        assert!(store.fleet.move_task(&back).await.unwrap());
+        assert!(store.fleet.move_task(&back).await.unwrap().is_some());
         let requeued = store.fleet.task(org, urgent.id).await.unwrap().unwrap();
         assert_eq!((requeued.status.as_str(), requeued.lease_agent, requeued.attempts), ("queued", None, 1));
         assert!(store.fleet.claim_all(&web, lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(), "waits its backoff");
