@@ -141,6 +141,12 @@ pub trait FleetRepo: Send + Sync {
     ) -> Result<Option<FleetAgentRecord>, StoreError>;
     /// An agent by id, whatever its organisation (to check its credentials).
     async fn agent(&self, id: FleetAgentId) -> Result<Option<FleetAgentRecord>, StoreError>;
+    /// An agent with its organisation's status (`active`, `suspended`, …), in one read: what
+    /// every agent request checks.
+    async fn agent_with_org_status(
+        &self,
+        id: FleetAgentId,
+    ) -> Result<Option<(FleetAgentRecord, String)>, StoreError>;
     async fn agents(&self, org: OrgId) -> Result<Vec<FleetAgentRecord>, StoreError>;
     /// Marks the agent seen, with what it reports about itself.
     async fn heartbeat(

@@ -285,10 +285,20 @@ impl App {
         use subtle::ConstantTimeEq as _;
         const REFUSED: &str = "Unknown or revoked agent credentials.";
         let id: FleetAgentId = id.parse().map_err(|_| FleetError::Unauthorized(REFUSED))?;
-        let agent = self.store.fleet.agent(id).await?;
+        let found = self.store.fleet.agent_with_org_status(id).await?;
         let offered = digest(secret);
-        match agent {
-            Some(a) if a.revoked_at.is_none() && bool::from(a.secret_hash.ct_eq(&offered)) => Ok(a),
+        match found {
+            Some((a, org))
+                if a.revoked_at.is_none() && bool::from(a.secret_hash.ct_eq(&offered)) =>
+            {
+                // A suspended organisation's agents wait (and try again later); a deleted
+                // one's are cut off like revoked agents.
+                match org.as_str() {
+                    "active" => Ok(a),
+                    "suspended" | "pending" => Err(IdentityError::OrgSuspended.into()),
+                    _ => Err(FleetError::Unauthorized(REFUSED)),
+                }
+            }
             _ => Err(FleetError::Unauthorized(REFUSED)),
         }
     }

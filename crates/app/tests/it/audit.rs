@@ -244,3 +244,69 @@ async fn replicas_and_usage_batches_keep_one_unbroken_chain() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commits_keep_order_and_one_unbroken_chain_beside_single_appends() {
+    use switchboard_app::Supervisor;
+    use switchboard_store::{ConnectOptions, Store};
+
+    each(async |db: TestDb| {
+        // Two hub processes: each with its group-commit writer, and one more appending alone.
+        let second = Store::connect(&ConnectOptions::new(db.url()))
+            .await
+            .unwrap();
+        let (workers_a, workers_b) = (Supervisor::new(), Supervisor::new());
+        let grouped_a = Audit::new(db.store(), Arc::new(SystemClock));
+        grouped_a.start_writer(&workers_a);
+        let grouped_b = Audit::new(second.clone(), Arc::new(SystemClock));
+        grouped_b.start_writer(&workers_b);
+        let alone = Audit::new(second, Arc::new(SystemClock));
+        let (org, other) = (OrgId::generate(&SystemClock), OrgId::generate(&SystemClock));
+        let write = |audit: Audit, w: u32| async move {
+            let mut ids = Vec::new();
+            for i in 0..15 {
+                let to = if i % 3 == 0 { other } else { org };
+                ids.push(
+                    audit
+                        .record(event(to, "tool.call", json!({"writer": w, "i": i})))
+                        .await
+                        .unwrap(),
+                );
+            }
+            ids
+        };
+        let (a1, a2, a3, b1, b2, c) = tokio::join!(
+            write(grouped_a.clone(), 0),
+            write(grouped_a.clone(), 1),
+            write(grouped_a.clone(), 2),
+            write(grouped_b.clone(), 3),
+            write(grouped_b.clone(), 4),
+            write(alone.clone(), 5),
+        );
+        let report = alone.verify(None).await.unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.checked, 90);
+        // Each writer's events are in the chains in the order it recorded them.
+        let chain = db.store().audit.chain(org, 0, 500).await.unwrap();
+        for (w, ids) in [a1, a2, a3, b1, b2, c].into_iter().enumerate() {
+            let positions: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| chain.iter().position(|r| r.id == *id))
+                .collect();
+            assert_eq!(positions.len(), 10, "writer {w}: its events in this chain");
+            assert!(
+                positions.windows(2).all(|p| p[0] < p[1]),
+                "writer {w} in order"
+            );
+        }
+        // After shutdown the writers are gone and events are appended one by one again.
+        workers_a.shutdown(std::time::Duration::from_secs(5)).await;
+        workers_b.shutdown(std::time::Duration::from_secs(5)).await;
+        grouped_a
+            .record(event(org, "after.shutdown", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(alone.verify(Some(org)).await.unwrap().checked, 61);
+    })
+    .await;
+}

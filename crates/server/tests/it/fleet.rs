@@ -143,6 +143,23 @@ server_tests! {
         assert_eq!(kinds, ["fleet.agent.registered", "fleet.agent.revoked", "fleet.token.created", "fleet.token.revoked"]);
     }
 
+    async fn a_suspended_organisations_agents_wait_until_it_resumes(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let (_, made) = server.send(&owner, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "web"}))).await;
+        let (_, enrolled) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&made["token"], "web-1"))).await;
+        let (id, secret) = (enrolled["agent_id"].as_str().unwrap(), enrolled["secret"].as_str().unwrap());
+        let (status, _) = server.send(&operator, Method::POST, "/api/v1/organizations/acme/suspend", None).await;
+        assert_eq!(status, 200);
+        // Not 401 (which stops an agent for good): 403, and the agent tries again later.
+        let (status, answer) = as_agent(&server, id, secret, "/api/v1/agent/claim", json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("organization_suspended")), "{answer}");
+        let (status, _) = server.send(&operator, Method::POST, "/api/v1/organizations/acme/resume", None).await;
+        assert_eq!(status, 200);
+        let (status, _) = as_agent(&server, id, secret, "/api/v1/agent/heartbeat", beat()).await;
+        assert_eq!(status, 204);
+    }
+
     async fn a_silent_agent_goes_offline(server: TestServer) {
         let operator = server.setup().await;
         let owner = server.org_with_owner(&operator, "acme").await;

@@ -1,6 +1,7 @@
 //! PostgreSQL backend: one pool shared by reads and writes. Used when `DATABASE_URL` is a
 //! `postgres://` URL; several hub replicas can share one database.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -157,7 +158,8 @@ crate::sql::fleet::fleet_repo!(
      OR (t.target_agent IS NULL AND t.target_labels::jsonb <@ $3::jsonb)) \
      ORDER BY t.priority DESC, t.run_after, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
      RETURNING {columns}",
-    None::<&str>
+    None::<&str>,
+    true
 );
 crate::sql::documents::document_repo!(
     PgDb,
@@ -241,13 +243,66 @@ impl PgDb {
         })
     }
 
-    /// A batch of links under the advisory locks of every chain it touches.
+    /// A batch of links. First optimistically, like a single append: when this process
+    /// knows the head of every chain in the batch (it wrote the last link), the batch is
+    /// linked to those heads and inserted by one statement — atomic on its own, and refused
+    /// whole by `UNIQUE (org_id, seq)` if another writer moved a head meanwhile. Otherwise, or
+    /// after a collision, under the advisory locks of every chain it touches.
     async fn append_batch_locked(
         &self,
         records: Vec<crate::AuditRecord>,
         genesis: &[u8],
         hasher: &crate::audit::LinkHasher,
     ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        if records.len() <= crate::sql::audit::ROWS_PER_INSERT {
+            let mut heads: HashMap<uuid::Uuid, (i64, Vec<u8>)> = HashMap::new();
+            let known = records.iter().all(|r| {
+                let org = r.org_id.as_uuid();
+                heads.contains_key(&org)
+                    || self
+                        .known_head(org)
+                        .is_some_and(|h| heads.insert(org, h).is_none())
+            });
+            if known {
+                let linked: Vec<crate::AuditRecord> = records
+                    .iter()
+                    .map(|r| {
+                        let org = r.org_id.as_uuid();
+                        let record = crate::sql::audit::link(
+                            r.clone(),
+                            heads.get(&org).cloned(),
+                            genesis,
+                            hasher,
+                        );
+                        heads.insert(org, (record.seq, record.hash.clone()));
+                        record
+                    })
+                    .collect();
+                let sql = crate::sql::audit::insert_rows(linked.len());
+                let mut query = sqlx::query(&sql);
+                for r in &linked {
+                    query = crate::sql::audit::bind_link!(query, r);
+                }
+                match query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)
+                {
+                    Ok(_) => {
+                        for r in &linked {
+                            self.remember_head(r.org_id.as_uuid(), r);
+                        }
+                        return Ok(linked);
+                    }
+                    Err(StoreError::Conflict(_)) => {
+                        for org in heads.keys() {
+                            self.forget_head(*org);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         let orgs = records.iter().map(|e| e.org_id);
         under_chain_locks!(self, orgs, tx => {
             let records = records.clone();

@@ -1,6 +1,8 @@
 //! [`crate::FleetRepo`] for both databases; the claim differs (`$claim`: the statement;
 //! `$begin`: how its transaction starts — `BEGIN IMMEDIATE` on SQLite; `$probe`: a read-only
-//! look for a candidate first, on SQLite, so an empty claim never takes the write lock).
+//! look for a candidate first, on SQLite, so an empty claim never takes the write lock), and
+//! so does how a move writes its history entry (`$inline_events`: on PostgreSQL in the same
+//! statement, one round trip; on SQLite in a transaction around the two statements).
 
 use sqlx::types::Uuid;
 use switchboard_domain::fleet::Labels;
@@ -129,6 +131,23 @@ impl TryFrom<AgentRow> for FleetAgentRecord {
     }
 }
 
+/// An agent row with its organisation's status.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AgentOrgRow {
+    #[sqlx(flatten)]
+    pub(crate) agent: AgentRow,
+    pub(crate) org_status: String,
+}
+
+/// [`AGENT_COLUMNS`] of the table aliased `a`.
+pub(crate) fn agent_columns_of_a() -> String {
+    AGENT_COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
     id: Uuid,
@@ -242,6 +261,34 @@ macro_rules! insert_task_events {
 }
 pub(crate) use insert_task_events;
 
+/// `statement` (ending `RETURNING {TASK_COLUMNS}`) with the status event of the row it
+/// returns inserted by the same statement — PostgreSQL's data-modifying `WITH` — so a move
+/// and its history entry take one round trip and are atomic without a transaction. The
+/// event's fields are the parameters `$first` … `$first + 6` (see [`bind_event!`]).
+pub(crate) fn with_event(statement: &str, first: usize) -> String {
+    let p: Vec<String> = (first..first + 7).map(|n| format!("${n}")).collect();
+    format!(
+        "WITH t AS ({statement}), e AS (INSERT INTO task_events ({EVENT_COLUMNS}) \
+         SELECT {}, org_id, id, {}, {}, {}, {}, {}, {} FROM t) SELECT {TASK_COLUMNS} FROM t",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+    )
+}
+
+/// Binds an event's fields for [`with_event`] (its task is the row the statement returns).
+macro_rules! bind_event {
+    ($query:expr, $e:expr) => {
+        $query
+            .bind($e.id.as_uuid())
+            .bind($e.at)
+            .bind(&$e.kind)
+            .bind(&$e.from_status)
+            .bind(&$e.to_status)
+            .bind($e.agent_id.map(|a| a.as_uuid()))
+            .bind(&$e.message)
+    };
+}
+pub(crate) use bind_event;
+
 /// Marks the organisation's row `$id` of `$table` revoked at `$at` (the first revocation
 /// counts); `NotFound` if there is none.
 macro_rules! revoke {
@@ -266,7 +313,7 @@ pub(crate) use revoke;
 /// `$1` organisation, `$2` agent id, `$3` the agent's labels (JSON), `$4` now, `$5` lease
 /// end, `$6` the kinds it runs (JSON array), returning the task's columns (`{columns}`).
 macro_rules! fleet_repo {
-    ($db:ty, $begin:literal, $claim:expr, $probe:expr) => {
+    ($db:ty, $begin:literal, $claim:expr, $probe:expr, $inline_events:literal) => {
         #[async_trait::async_trait]
         impl $crate::fleet::FleetRepo for $db {
             async fn insert_token(
@@ -387,6 +434,26 @@ macro_rules! fleet_repo {
                     .transpose()
             }
 
+            async fn agent_with_org_status(
+                &self,
+                id: switchboard_domain::FleetAgentId,
+            ) -> Result<Option<($crate::fleet::FleetAgentRecord, String)>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {}, o.status AS org_status FROM fleet_agents a \
+                     JOIN organizations o ON o.id = a.org_id WHERE a.id = $1",
+                    $crate::sql::fleet::agent_columns_of_a()
+                );
+                let Some(row) = sqlx::query_as::<_, $crate::sql::fleet::AgentOrgRow>(&sql)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some((row.agent.try_into()?, row.org_status)))
+            }
+
             async fn agents(
                 &self,
                 org: switchboard_domain::OrgId,
@@ -440,14 +507,19 @@ macro_rules! fleet_repo {
                 t: &$crate::fleet::TaskRecord,
                 event: &$crate::fleet::TaskEventRecord,
             ) -> Result<($crate::fleet::TaskRecord, bool), $crate::StoreError> {
-                let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
-                let sql = format!(
+                let insert = format!(
                     "INSERT INTO tasks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-                     ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+                     ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING {}",
+                    $crate::sql::fleet::TASK_COLUMNS,
                     $crate::sql::fleet::TASK_COLUMNS
                 );
-                let done = sqlx::query(&sql)
+                let sql = if $inline_events {
+                    $crate::sql::fleet::with_event(&insert, 22)
+                } else {
+                    insert
+                };
+                let query = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
                     .bind(t.id.as_uuid())
                     .bind(t.org_id.as_uuid())
                     .bind(&t.kind)
@@ -468,26 +540,41 @@ macro_rules! fleet_repo {
                     .bind(&t.actor_kind)
                     .bind(&t.actor_id)
                     .bind(t.created_at)
-                    .bind(t.updated_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?;
-                if done.rows_affected() == 0 {
-                    let sql = format!(
-                        "SELECT {} FROM tasks WHERE org_id = $1 AND idempotency_key = $2",
-                        $crate::sql::fleet::TASK_COLUMNS
-                    );
-                    let existing = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
-                        .bind(t.org_id.as_uuid())
-                        .bind(&t.idempotency_key)
-                        .fetch_one(&mut *tx)
+                    .bind(t.updated_at);
+                let inserted = if $inline_events {
+                    $crate::sql::fleet::bind_event!(query, event)
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?
+                        .is_some()
+                } else {
+                    let mut tx =
+                        self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
+                    let row = query
+                        .fetch_optional(&mut *tx)
                         .await
                         .map_err($crate::StoreError::from_sqlx)?;
-                    return Ok((existing.try_into()?, false));
+                    if row.is_some() {
+                        $crate::sql::fleet::insert_task_events!(&mut *tx, std::slice::from_ref(event));
+                        tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
+                    }
+                    row.is_some()
+                };
+                if inserted {
+                    return Ok((t.clone(), true));
                 }
-                $crate::sql::fleet::insert_task_events!(&mut *tx, std::slice::from_ref(event));
-                tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
-                Ok((t.clone(), true))
+                // The key was used: that task (committed, or its insert would not have waited).
+                let sql = format!(
+                    "SELECT {} FROM tasks WHERE org_id = $1 AND idempotency_key = $2",
+                    $crate::sql::fleet::TASK_COLUMNS
+                );
+                let existing = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
+                    .bind(t.org_id.as_uuid())
+                    .bind(&t.idempotency_key)
+                    .fetch_one(self.writer())
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?;
+                Ok((existing.try_into()?, false))
             }
 
             async fn task(
@@ -633,23 +720,36 @@ macro_rules! fleet_repo {
                         return Ok(None);
                     }
                 }
-                let mut tx = self
-                    .writer()
-                    .begin_with($begin)
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?;
-                let sql = $claim.replace("{columns}", $crate::sql::fleet::TASK_COLUMNS);
-                let row = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
+                let claim = $claim.replace("{columns}", $crate::sql::fleet::TASK_COLUMNS);
+                let sql = if $inline_events {
+                    $crate::sql::fleet::with_event(&claim, 7)
+                } else {
+                    claim
+                };
+                let query = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
                     .bind(agent.org_id.as_uuid())
                     .bind(agent.id.as_uuid())
                     .bind($crate::sql::fleet::labels_json(&agent.labels))
                     .bind(at)
                     .bind(lease_until)
-                    .bind(&executors_json)
-                    .fetch_optional(&mut *tx)
+                    .bind(&executors_json);
+                if $inline_events {
+                    let row = $crate::sql::fleet::bind_event!(query, event)
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                    return row.map(TryInto::try_into).transpose();
+                }
+                let mut tx = self
+                    .writer()
+                    .begin_with($begin)
                     .await
                     .map_err($crate::StoreError::from_sqlx)?;
-                let Some(row) = row else {
+                let Some(row) = query
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::from_sqlx)?
+                else {
                     return Ok(None);
                 };
                 let task: $crate::fleet::TaskRecord = row.try_into()?;
@@ -687,9 +787,8 @@ macro_rules! fleet_repo {
                 if m.from.is_empty() {
                     return Ok(None);
                 }
-                let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
                 let from = $crate::sql::memory::placeholders(9, m.from.len());
-                let sql = format!(
+                let update = format!(
                     "UPDATE tasks SET status = $1, updated_at = $2, \
                      result = COALESCE($3, result), error = COALESCE($4, error), \
                      run_after = COALESCE($5, run_after), \
@@ -699,6 +798,11 @@ macro_rules! fleet_repo {
                      AND status IN ({from}) RETURNING {}",
                     $crate::sql::fleet::TASK_COLUMNS
                 );
+                let sql = if $inline_events {
+                    $crate::sql::fleet::with_event(&update, 9 + m.from.len())
+                } else {
+                    update
+                };
                 let mut query = sqlx::query_as::<_, $crate::sql::fleet::TaskRow>(&sql)
                     .bind(m.to)
                     .bind(m.at)
@@ -711,6 +815,14 @@ macro_rules! fleet_repo {
                 for s in m.from {
                     query = query.bind(*s);
                 }
+                if $inline_events {
+                    let row = $crate::sql::fleet::bind_event!(query, m.event)
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err($crate::StoreError::from_sqlx)?;
+                    return row.map(TryInto::try_into).transpose();
+                }
+                let mut tx = self.writer().begin().await.map_err($crate::StoreError::from_sqlx)?;
                 let Some(row) = query
                     .fetch_optional(&mut *tx)
                     .await

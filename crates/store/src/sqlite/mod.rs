@@ -124,7 +124,8 @@ crate::sql::fleet::fleet_repo!(
          attempts = attempts + 1, updated_at = $4 WHERE id = ({CLAIM_CANDIDATE}) \
          RETURNING {{columns}}"
     ),
-    Some(CLAIM_CANDIDATE)
+    Some(CLAIM_CANDIDATE),
+    false
 );
 crate::sql::documents::document_repo!(
     SqliteDb,
