@@ -375,13 +375,7 @@ async fn run(options: Options) -> Result<(), String> {
     compare(&client, &target, &options).await;
 
     let flushed = app.gateway.flush_usage(Duration::from_secs(30)).await;
-    let org = app
-        .store
-        .orgs
-        .get_by_slug("bench")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no org")?;
+    let org = bench_org(&app).await?;
     let records = app
         .store
         .usage
@@ -406,6 +400,16 @@ pub(crate) struct Booted {
     pub client: reqwest::Client,
     pub cookie: String,
     pub csrf: String,
+}
+
+/// The benchmark's organisation (made by [`boot`]'s setup).
+pub(crate) async fn bench_org(app: &App) -> Result<switchboard_store::OrgRecord, String> {
+    app.store
+        .orgs
+        .get_by_slug("bench")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "no bench organisation".to_owned())
 }
 
 pub(crate) async fn boot(postgres: bool) -> Result<Booted, String> {

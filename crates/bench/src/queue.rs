@@ -314,14 +314,7 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
     let done = completed.load(Ordering::Relaxed);
 
     // Check: every task succeeded exactly once.
-    let org = b
-        .app
-        .store
-        .orgs
-        .get_by_slug("bench")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no org")?;
+    let org = crate::bench_org(&b.app).await?;
     let succeeded = b
         .app
         .store

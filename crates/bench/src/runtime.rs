@@ -139,14 +139,7 @@ async fn one(b: &crate::Booted, principal: Option<&Principal>) -> Result<f64, St
 
 /// The owner, as the runtime's services see them.
 async fn owner(b: &crate::Booted) -> Result<Principal, String> {
-    let org = b
-        .app
-        .store
-        .orgs
-        .get_by_slug("bench")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no org")?;
+    let org = crate::bench_org(&b.app).await?;
     let user = b
         .app
         .store

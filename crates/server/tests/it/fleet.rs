@@ -143,6 +143,34 @@ server_tests! {
         assert_eq!(kinds, ["fleet.agent.registered", "fleet.agent.revoked", "fleet.token.created", "fleet.token.revoked"]);
     }
 
+    async fn an_organisation_may_raise_fleet_tasks_to_t4_with_four_eyes(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let admin = server.member(&owner, "second@acme.test", "admin").await;
+        let (status, body) = server.send(&owner, Method::PUT, "/api/v1/tools/fleet.run/settings", Some(json!({"tier": "T4"}))).await;
+        assert_eq!(status, 200, "{body}");
+        // Even an echo task now waits, and not for the one who asked.
+        let (status, asked) = server.send(&owner, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "echo", "payload": {"message": "hi"}, "target": {"labels": {}}}))).await;
+        assert_eq!(status, 202, "{asked}");
+        let approval = asked["approval_id"].as_str().unwrap();
+        let (_, pending) = server.send(&owner, Method::GET, &format!("/api/v1/approvals/{approval}"), None).await;
+        assert_eq!(pending["tier"], "T4", "{pending}");
+        let (status, answer) = server.send(&owner, Method::POST, &format!("/api/v1/approvals/{approval}/approve"), Some(json!({}))).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("four_eyes_required")), "{answer}");
+        let (status, answer) = server.send(&admin, Method::POST, &format!("/api/v1/approvals/{approval}/approve"), Some(json!({}))).await;
+        assert_eq!(status, 200, "{answer}");
+        let mut tasks = Value::Null;
+        for _ in 0..100 {
+            (_, tasks) = server.send(&owner, Method::GET, "/api/v1/fleet/tasks", None).await;
+            if tasks.as_array().is_some_and(|t| !t.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(tasks[0]["status"], "queued", "queued once a second admin approved it: {tasks}");
+    }
+
     async fn a_suspended_organisations_agents_wait_until_it_resumes(server: TestServer) {
         let operator = server.setup().await;
         let owner = server.org_with_owner(&operator, "acme").await;
