@@ -328,6 +328,21 @@ impl From<switchboard_app::fleet::FleetError> for ApiError {
     }
 }
 
+impl From<switchboard_app::fleet::QueueError> for ApiError {
+    fn from(e: switchboard_app::fleet::QueueError) -> ApiError {
+        use switchboard_app::fleet::QueueError as E;
+        use switchboard_app::tools::ToolError;
+        match e {
+            E::Task(e) => e.into(),
+            // The service refused it after the check (say, its agent was revoked meanwhile).
+            E::Tool(ToolError::Failed(message)) => {
+                ApiError::new(ErrorCode::InvalidRequest, message)
+            }
+            E::Tool(e) => e.into(),
+        }
+    }
+}
+
 impl From<switchboard_app::tools::ToolError> for ApiError {
     fn from(e: switchboard_app::tools::ToolError) -> ApiError {
         use switchboard_app::tools::ToolError as E;

@@ -20,4 +20,24 @@ impl AppState {
             .map(|u| u.trim_end_matches('/'))
             .unwrap_or("")
     }
+
+    /// Where people and programs reach this hub: the configured public URL, else the host
+    /// the browser used (letters, digits, `.-:[]` only; `localhost` otherwise) with the
+    /// scheme this server speaks. For what the console shows and for SSO redirect URIs.
+    pub fn origin(&self, headers: &axum::http::HeaderMap) -> String {
+        if !self.public_url().is_empty() {
+            return self.public_url().to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .unwrap_or("localhost");
+        let scheme = if self.options.tls { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
 }

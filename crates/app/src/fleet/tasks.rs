@@ -18,6 +18,7 @@ use switchboard_store::{FleetAgentRecord, TaskEventRecord, TaskMove, TaskRecord}
 use super::{invalid, FleetError};
 use crate::audit::Actor;
 use crate::identity::{IdentityError, Principal};
+use crate::tools::{Invoked, ToolError};
 use crate::App;
 
 /// How long a lease lasts unless the agent extends it (the default of `fleet.lease_secs`).
@@ -29,8 +30,8 @@ const MAX_LOG_LINES: usize = 200;
 const MAX_LOG_LINE: usize = 2_000;
 const MAX_OUTPUT: usize = 256 * 1024;
 
-/// `POST /api/v1/fleet/tasks` (and the `fleet.run` tool).
-#[derive(Clone, Debug, Deserialize)]
+/// `POST /api/v1/fleet/tasks` (and the `fleet.run` tool's arguments).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     #[serde(rename = "type")]
@@ -38,17 +39,32 @@ pub struct NewTask {
     #[serde(default)]
     pub payload: Value,
     pub target: Target,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
 }
 
 /// One agent, or every agent carrying these labels (the first to ask runs it).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Why a task was not queued: its own check (the field named), or the tool layer's answer
+/// (denied by policy, not the shape of a task, …).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Task(#[from] FleetError),
+    #[error(transparent)]
+    Tool(#[from] ToolError),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -238,31 +254,30 @@ impl App {
         Ok((view(&stored), new))
     }
 
-    /// Whether `input` would be accepted as a task, without queuing it (members and up): the
-    /// API checks a task before its approval is asked for, so the answer names the field.
-    pub async fn check_task(
+    /// Queues a task as people and programs do (the API and the console): through the
+    /// governed `fleet.run` tool, whose tier follows the task type — `Invoked::Pending` when
+    /// it waits for an approval. The task is checked first, so a bad one is refused with its
+    /// field named before any approval is asked for; arguments not in the tool's shape get
+    /// the schema's answer, every problem listed.
+    pub async fn queue_task(
         &self,
         principal: &Principal,
-        input: &NewTask,
-    ) -> Result<(), FleetError> {
-        let org = principal.tenant(Role::Member)?.org.id;
-        self.checked_task(org, input).await.map(|_| ())
-    }
-
-    /// [`App::check_task`] for the arguments of a `fleet.run` call, when they have the
-    /// tool's shape (otherwise the tool's schema answers, with every problem listed).
-    pub async fn check_task_call(
-        &self,
-        principal: &Principal,
-        arguments: &Value,
-    ) -> Result<(), FleetError> {
+        arguments: Value,
+    ) -> Result<Invoked, QueueError> {
         let shaped = self.tools.get("fleet.run").is_some_and(|tool| {
-            crate::tools::schema::validate(&tool.input_schema, arguments).is_empty()
+            crate::tools::schema::validate(&tool.input_schema, &arguments).is_empty()
         });
-        match serde_json::from_value::<NewTask>(arguments.clone()) {
-            Ok(task) if shaped => self.check_task(principal, &task).await,
-            _ => Ok(()),
+        if let Ok(task) = serde_json::from_value::<NewTask>(arguments.clone()) {
+            if shaped {
+                let org = principal
+                    .tenant(Role::Member)
+                    .map_err(FleetError::from)?
+                    .org
+                    .id;
+                self.checked_task(org, &task).await?;
+            }
         }
+        Ok(self.invoke_tool(principal, "fleet.run", arguments).await?)
     }
 
     async fn checked_task(&self, org: OrgId, input: &NewTask) -> Result<Checked, FleetError> {

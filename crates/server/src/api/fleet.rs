@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 use switchboard_app::fleet::{
     AgentView, NewTemplate, NewToken, TaskDetail, TaskView, TemplateView, TokenView,
 };
-use switchboard_app::tools::{Invoked, ToolError};
+use switchboard_app::tools::Invoked;
 use switchboard_protocol::{
     ClaimRequest, ClaimResponse, Heartbeat, RegisterRequest, Registered, TaskEvents, TaskResult,
 };
 
 use super::json::ApiJson;
 use crate::auth::{Admin, AgentAuth, Auth, Member, Viewer};
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// Creates a registration token (admins): `name`, `max_uses`?, `expires_at`? (RFC 3339,
@@ -151,11 +151,8 @@ pub async fn create_task(
     auth: Auth<Member>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    // Checked before the tool runs (and before any approval is asked for), so a bad task is
-    // refused at once with the field named; not the shape of a task: the schema's 422.
-    state.app.check_task_call(&auth, &body).await?;
-    match state.app.invoke_tool(&auth, "fleet.run", body).await {
-        Ok(Invoked::Done(task)) => {
+    match state.app.queue_task(&auth, body).await? {
+        Invoked::Done(task) => {
             let status = if task["new"] == json!(false) {
                 StatusCode::OK
             } else {
@@ -163,15 +160,10 @@ pub async fn create_task(
             };
             Ok((status, Json(task)))
         }
-        Ok(Invoked::Pending { approval_id }) => Ok((
+        Invoked::Pending { approval_id } => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"approval_id": approval_id.to_string(), "status": "waiting_approval"})),
         )),
-        Err(ToolError::Failed(message)) => {
-            // The service's own validation, as the tool reported it.
-            Err(ApiError::new(ErrorCode::InvalidRequest, message))
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

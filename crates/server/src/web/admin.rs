@@ -56,6 +56,15 @@ refusal_from!(
     switchboard_app::gateway::GatewayError
 );
 
+impl From<switchboard_app::fleet::QueueError> for Refusal {
+    fn from(e: switchboard_app::fleet::QueueError) -> Self {
+        match e {
+            switchboard_app::fleet::QueueError::Task(e) => e.into(),
+            switchboard_app::fleet::QueueError::Tool(e) => e.into(),
+        }
+    }
+}
+
 /// Maps a refused or failed action to what the console shows: the error page for what is
 /// missing, forbidden or broken, otherwise the reason, on the page at `back`.
 pub(super) fn refused(e: impl Into<Refusal>, back: &str) -> Response {

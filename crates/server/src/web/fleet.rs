@@ -349,23 +349,16 @@ fn form_task(form: &TaskForm) -> Result<(Value, Target), String> {
 /// Runs a task through `fleet.run`: to its page when queued, to the inbox when it waits for
 /// an approval.
 async fn run_task(state: &AppState, user: &ConsoleUser, task: NewTask, back: &str) -> Response {
-    if let Err(e) = state.app.check_task(user.principal(), &task).await {
-        return refused(e, back);
-    }
-    let mut arguments = json!({"type": task.kind, "payload": task.payload, "target": {}});
-    if let Some(agent) = &task.target.agent_id {
-        arguments["target"] = json!({"agent_id": agent});
-    } else if let Some(labels) = &task.target.labels {
-        arguments["target"] = json!({"labels": labels});
-    }
-    if let Some(n) = task.max_attempts {
-        arguments["max_attempts"] = json!(n);
-    }
-    match state
-        .app
-        .invoke_tool(user.principal(), "fleet.run", arguments)
-        .await
-    {
+    let arguments = match serde_json::to_value(&task) {
+        Ok(a) => a,
+        Err(e) => {
+            return refused(
+                switchboard_app::fleet::FleetError::Internal(e.to_string()),
+                back,
+            )
+        }
+    };
+    match state.app.queue_task(user.principal(), arguments).await {
         Ok(Invoked::Done(task)) => {
             let id = task["id"].as_str().unwrap_or_default();
             redirect_with(
@@ -673,23 +666,6 @@ pub struct TokenForm {
     expires_days: String,
 }
 
-/// Where agents reach this hub: the configured public URL, else the host the browser used.
-fn hub_url(state: &AppState, headers: &HeaderMap) -> String {
-    if !state.public_url().is_empty() {
-        return state.public_url().to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let scheme = if state.options.tls { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
-
 pub async fn create_token(
     State(state): State<AppState>,
     user: ConsoleUser,
@@ -714,11 +690,17 @@ pub async fn create_token(
     };
     let expires_at = match form.expires_days.trim() {
         "" => None,
-        d => match d.parse::<i64>() {
-            Ok(days) if (1..=365).contains(&days) => {
-                Some((state.app.clock.now() + chrono::Duration::days(days)).to_rfc3339())
+        // The service decides which expiries are allowed (and says so); this only reads days.
+        d => match d
+            .parse::<i64>()
+            .ok()
+            .and_then(chrono::Duration::try_days)
+            .and_then(|days| state.app.clock.now().checked_add_signed(days))
+        {
+            Some(at) => Some(at.to_rfc3339()),
+            None => {
+                return redirect_with("/fleet", FlashKind::Error, "Expiry is a number of days.")
             }
-            _ => return redirect_with("/fleet", FlashKind::Error, "Expiry is 1–365 days."),
         },
     };
     let input = NewToken {
@@ -734,7 +716,7 @@ pub async fn create_token(
         Ok((view, token)) => {
             let command = format!(
                 "switchboard-agent register --hub {} --token {token} --state-dir {STATE_DIR}",
-                hub_url(&state, &headers)
+                state.origin(&headers)
             );
             let shown = NewTokenShown {
                 name: view.name,

@@ -162,24 +162,9 @@ async fn keys_render(
             .collect(),
         models: model_ids(&settings.providers),
         new_key,
-        base_url: format!("{}/v1", origin(state, headers)),
+        base_url: format!("{}/v1", state.origin(headers)),
     };
     flash::finish(render(&page), clear)
-}
-
-/// Where clients reach this hub: the configured public URL, else the address the browser
-/// used (shown to people, never used for a redirect or a link sent elsewhere).
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    let configured = state.public_url();
-    if !configured.is_empty() {
-        return configured.to_owned();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 /// The end of the chosen day (UTC): a key that expires "on" a day works through it.

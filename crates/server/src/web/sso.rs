@@ -81,19 +81,5 @@ fn refused(e: switchboard_app::identity::IdentityError) -> Response {
 /// The redirect URI registered at the provider: under `public_url` when configured, else
 /// under the host the browser used.
 fn callback_url(state: &AppState, headers: &HeaderMap, provider: &str) -> String {
-    let base = if state.public_url().is_empty() {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            })
-            .unwrap_or("localhost");
-        let scheme = if state.options.tls { "https" } else { "http" };
-        format!("{scheme}://{host}")
-    } else {
-        state.public_url().to_owned()
-    };
-    format!("{base}/auth/sso/{provider}/callback")
+    format!("{}/auth/sso/{provider}/callback", state.origin(headers))
 }
