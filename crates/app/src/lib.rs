@@ -10,6 +10,7 @@
 //! and approvals), `notify` (webhooks) and `runtime` (agents, conversations, runs). `workspace` holds the business data and `fleet` the servers' agents and their tasks.
 
 pub mod audit;
+pub mod cache;
 pub mod fleet;
 pub mod gateway;
 pub mod health;
@@ -65,6 +66,16 @@ pub struct App {
     pub fleet_lease_secs: i64,
     /// The task claims waiting in this process, woken one per task queued here.
     pub fleet_waiters: std::sync::Arc<fleet::ClaimWaiters>,
+    /// Server agents' credentials as last read, with their organisation's status.
+    pub(crate) agent_credentials: std::sync::Arc<
+        cache::TtlCache<
+            switchboard_domain::FleetAgentId,
+            (switchboard_store::FleetAgentRecord, String),
+        >,
+    >,
+    /// Organisations' tool policies as last read.
+    pub(crate) tool_policies:
+        std::sync::Arc<cache::TtlCache<switchboard_domain::OrgId, switchboard_domain::OrgPolicy>>,
     pub version: &'static str,
 }
 
@@ -101,6 +112,8 @@ impl App {
             fleet_offline_after: chrono::Duration::seconds(fleet::DEFAULT_OFFLINE_AFTER_SECS),
             fleet_lease_secs: fleet::LEASE_SECS,
             fleet_waiters: std::sync::Arc::default(),
+            agent_credentials: std::sync::Arc::default(),
+            tool_policies: std::sync::Arc::default(),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

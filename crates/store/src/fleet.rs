@@ -163,12 +163,13 @@ pub trait FleetRepo: Send + Sync {
         at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Stores a new task with its first event; with an idempotency key already used in the
-    /// organisation, returns that task instead (`false`).
+    /// Stores a new task with its first events (queued; leased too when it goes straight to
+    /// a waiting agent); with an idempotency key already used in the organisation, returns
+    /// that task instead (`false`).
     async fn insert_task(
         &self,
         task: &TaskRecord,
-        event: &TaskEventRecord,
+        events: &[TaskEventRecord],
     ) -> Result<(TaskRecord, bool), StoreError>;
     async fn task(&self, org: OrgId, id: TaskId) -> Result<Option<TaskRecord>, StoreError>;
     /// The organisation's tasks, newest first (of one status, or for one agent, when given).

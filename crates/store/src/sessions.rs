@@ -22,6 +22,11 @@ pub struct SessionRecord {
 pub trait SessionRepo: Send + Sync {
     async fn insert(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_by_token_hash(&self, hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    /// The session with this token hash and its user, in one read.
+    async fn get_with_user(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<(SessionRecord, crate::UserRecord)>, StoreError>;
     async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
     async fn set_org(&self, id: SessionId, org: Option<OrgId>) -> Result<(), StoreError>;
     async fn revoke(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;

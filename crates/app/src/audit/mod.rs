@@ -92,6 +92,9 @@ struct Queued {
     stored: oneshot::Sender<Result<AuditEventId, String>>,
 }
 
+/// What the writer answers for one queued event.
+type Answer = oneshot::Receiver<Result<AuditEventId, String>>;
+
 /// The most events one group commit writes.
 const MAX_GROUP: usize = 256;
 
@@ -116,36 +119,66 @@ impl Audit {
     /// are stored together (one lock and one commit for the group); without it (or once it
     /// stopped), each is appended on its own.
     pub async fn record(&self, event: NewEvent) -> Result<AuditEventId, AuditError> {
-        let record = self.prepare(event);
+        let ids = self.submit(vec![event]).await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| AuditError::Write("the event was not stored".to_owned()))
+    }
+
+    /// Puts events in line for the writer now, in this order (ahead of any recorded later),
+    /// and returns what resolves once they are stored — so a caller can act meanwhile (hand
+    /// a task over) without an event about it being stored after a later one.
+    pub fn submit(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> impl std::future::Future<Output = Result<Vec<AuditEventId>, AuditError>> + Send + 'static
+    {
+        let records: Vec<AuditRecord> = events.into_iter().map(|e| self.prepare(e)).collect();
         let queue = self
             .writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        if let Some(queue) = queue {
-            let (stored, answer) = oneshot::channel();
-            if queue
-                .send(Queued {
-                    record: record.clone(),
-                    stored,
-                })
-                .is_ok()
-            {
-                match answer.await {
-                    Ok(Ok(id)) => return Ok(id),
-                    Ok(Err(e)) => return Err(AuditError::Write(e)),
-                    // The writer ended without answering (it panicked): store it here.
-                    Err(_) => {}
+        // Each record with the answer to wait for, or none when it is to be stored here.
+        let waiting: Vec<(AuditRecord, Option<Answer>)> = records
+            .into_iter()
+            .map(|record| {
+                let answer = queue.as_ref().and_then(|queue| {
+                    let (stored, answer) = oneshot::channel();
+                    let queued = Queued {
+                        record: record.clone(),
+                        stored,
+                    };
+                    queue.send(queued).ok().map(|()| answer)
+                });
+                (record, answer)
+            })
+            .collect();
+        let store = self.store.clone();
+        async move {
+            let mut ids = Vec::with_capacity(waiting.len());
+            for (record, answer) in waiting {
+                if let Some(answer) = answer {
+                    match answer.await {
+                        Ok(Ok(id)) => {
+                            ids.push(id);
+                            continue;
+                        }
+                        Ok(Err(e)) => return Err(AuditError::Write(e)),
+                        // The writer ended without answering (it panicked): store it here.
+                        Err(_) => {}
+                    }
                 }
+                // The store fills in seq and prev_hash under the chain's lock and hashes
+                // with our rule.
+                let stored = store
+                    .audit
+                    .append(record, &chain::GENESIS, &chain::link_hash)
+                    .await?;
+                ids.push(stored.id);
             }
+            Ok(ids)
         }
-        // The store fills in seq and prev_hash under the chain's lock and hashes with our rule.
-        let stored = self
-            .store
-            .audit
-            .append(record, &chain::GENESIS, &chain::link_hash)
-            .await?;
-        Ok(stored.id)
     }
 
     /// Starts the group-commit writer: events recorded while a group is being stored wait

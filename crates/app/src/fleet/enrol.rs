@@ -63,6 +63,11 @@ pub struct AgentView {
     pub created_at: String,
 }
 
+/// The answer to unknown, wrong or revoked agent credentials (401).
+pub(super) fn revoked() -> FleetError {
+    FleetError::Unauthorized("Unknown or revoked agent credentials.")
+}
+
 fn token_view(t: &RegistrationTokenRecord, now: Timestamp) -> TokenView {
     let usable = t.revoked_at.is_none()
         && t.expires_at.is_none_or(|e| e > now)
@@ -276,16 +281,29 @@ impl App {
         })
     }
 
-    /// The agent these credentials belong to, if they are right and it is not revoked.
+    /// The agent these credentials belong to, if they are right and it is not revoked (read
+    /// through [`crate::cache`]: a revocation through another hub process counts within a
+    /// second).
     pub async fn authenticate_agent(
         &self,
         id: &str,
         secret: &str,
     ) -> Result<FleetAgentRecord, FleetError> {
         use subtle::ConstantTimeEq as _;
-        const REFUSED: &str = "Unknown or revoked agent credentials.";
-        let id: FleetAgentId = id.parse().map_err(|_| FleetError::Unauthorized(REFUSED))?;
-        let found = self.store.fleet.agent_with_org_status(id).await?;
+        let id: FleetAgentId = id.parse().map_err(|_| revoked())?;
+        let stamp = self
+            .agent_credentials
+            .stamp(self.identity.org_status_changes());
+        let found = match self.agent_credentials.get(&id, stamp) {
+            Some(known) => Some(known),
+            None => {
+                let read = self.store.fleet.agent_with_org_status(id).await?;
+                if let Some(read) = &read {
+                    self.agent_credentials.put(id, read.clone(), stamp);
+                }
+                read
+            }
+        };
         let offered = digest(secret);
         match found {
             Some((a, org))
@@ -296,10 +314,10 @@ impl App {
                 match org.as_str() {
                     "active" => Ok(a),
                     "suspended" | "pending" => Err(IdentityError::OrgSuspended.into()),
-                    _ => Err(FleetError::Unauthorized(REFUSED)),
+                    _ => Err(revoked()),
                 }
             }
-            _ => Err(FleetError::Unauthorized(REFUSED)),
+            _ => Err(revoked()),
         }
     }
 
@@ -316,9 +334,7 @@ impl App {
             .heartbeat(agent.id, &host, &version, self.clock.now())
             .await
             .map_err(|e| match e {
-                switchboard_store::StoreError::NotFound => {
-                    FleetError::Unauthorized("Unknown or revoked agent credentials.")
-                }
+                switchboard_store::StoreError::NotFound => revoked(),
                 other => other.into(),
             })
     }
@@ -350,6 +366,8 @@ impl App {
             .fleet
             .revoke_agent(org, agent.id, self.clock.now())
             .await?;
+        self.agent_credentials.invalidate();
+        self.fleet_waiters.cut_off(agent.id);
         self.fleet_audit(
             org,
             principal.actor(),
@@ -372,6 +390,15 @@ impl App {
             .await?
             .filter(|a| a.org_id == org)
             .ok_or_else(|| IdentityError::NotFound.into())
+    }
+
+    /// Stores events in the audit log (in one group commit when the writer runs).
+    pub(crate) async fn fleet_audits(&self, events: Vec<NewEvent>) -> Result<(), FleetError> {
+        self.audit
+            .submit(events)
+            .await
+            .map(|_| ())
+            .map_err(|e| FleetError::Internal(e.to_string()))
     }
 
     pub(crate) async fn fleet_audit(

@@ -15,8 +15,10 @@ use switchboard_domain::{FleetAgentId, OrgId, Role, TaskEventId, TaskId, Tier, T
 use switchboard_protocol::{LeasedTask, TaskEvents, TaskResult, MAX_CLAIM_WAIT_SECS};
 use switchboard_store::{FleetAgentRecord, TaskEventRecord, TaskMove, TaskRecord};
 
+use super::enrol::revoked;
+use super::wake::Outcome;
 use super::{invalid, FleetError};
-use crate::audit::Actor;
+use crate::audit::{Actor, NewEvent};
 use crate::identity::{IdentityError, Principal};
 use crate::tools::{Invoked, ToolError};
 use crate::App;
@@ -173,6 +175,35 @@ fn agent_actor(agent: FleetAgentId) -> Actor {
     Actor::Agent(format!("fleet-agent:{agent}"))
 }
 
+/// A fleet event about a task for the audit log.
+fn fleet_event(
+    org: OrgId,
+    actor: Actor,
+    kind: &str,
+    task: &TaskRecord,
+    details: Value,
+) -> NewEvent {
+    NewEvent {
+        org,
+        actor,
+        kind: kind.to_owned(),
+        target: Some(task.id.to_string()),
+        decision: Some("ok".to_owned()),
+        details,
+    }
+}
+
+/// `fleet.task.leased`: the agent has the task.
+fn lease_event(org: OrgId, agent: FleetAgentId, name: &str, task: &TaskRecord) -> NewEvent {
+    fleet_event(
+        org,
+        agent_actor(agent),
+        "fleet.task.leased",
+        task,
+        json!({"agent": name, "attempt": task.attempts}),
+    )
+}
+
 impl App {
     /// A status entry of a task's history: `(from, to)`.
     fn task_event(
@@ -215,7 +246,7 @@ impl App {
         } = self.checked_task(org, &input).await?;
         let now = self.clock.now();
         let (actor_kind, actor_id) = principal.actor().parts();
-        let record = TaskRecord {
+        let mut record = TaskRecord {
             id: TaskId::generate(self.clock.as_ref()),
             org_id: org,
             kind: input.kind,
@@ -238,20 +269,101 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let event = self.task_event(org, record.id, (None, TaskStatus::Queued), None, None, now);
-        let (stored, new) = self.store.fleet.insert_task(&record, &event).await?;
-        if new {
-            self.fleet_waiters.wake_for(&stored);
-            self.fleet_audit(
+        let mut events =
+            vec![self.task_event(org, record.id, (None, TaskStatus::Queued), None, None, now)];
+        // A claim waiting here that may run it gets it at once: stored leased to its agent.
+        let reserved = self.fleet_waiters.reserve(&record);
+        if let Some(r) = &reserved {
+            record.status = TaskStatus::Leased.as_str().to_owned();
+            record.attempts = 1;
+            record.lease_agent = Some(r.agent);
+            record.lease_expires_at = Some(now + Duration::seconds(self.fleet_lease_secs));
+            events.push(self.task_event(
                 org,
-                principal.actor(),
-                "fleet.task.queued",
-                &stored.id.to_string(),
-                json!({"type": stored.kind, "target": view(&stored).target}),
+                record.id,
+                (Some(TaskStatus::Queued), TaskStatus::Leased),
+                Some(r.agent),
+                None,
+                now + Duration::microseconds(1),
+            ));
+        }
+        let (stored, new) = self.store.fleet.insert_task(&record, &events).await?;
+        if !new {
+            // Dropping the reservation sends the claim back to the queue.
+            return Ok((view(&stored), false));
+        }
+        let mut events = vec![fleet_event(
+            org,
+            principal.actor(),
+            "fleet.task.queued",
+            &stored,
+            json!({"type": stored.kind, "target": view(&stored).target}),
+        )];
+        let Some(r) = reserved else {
+            self.fleet_audits(events).await?;
+            return Ok((view(&stored), true));
+        };
+        // In line for the audit log before the agent has the task (so before anything it
+        // reports), stored while it starts.
+        events.push(lease_event(org, r.agent, &r.agent_name, &stored));
+        let audited = self.audit.submit(events);
+        let agent = r.agent;
+        let handed = r.hand(stored.clone());
+        audited
+            .await
+            .map_err(|e| FleetError::Internal(e.to_string()))?;
+        if let Err(task) = handed {
+            let queued = self.hand_back(agent, &task).await?;
+            return Ok((view(queued.as_ref().unwrap_or(&task)), true));
+        }
+        Ok((view(&stored), true))
+    }
+
+    /// Puts a task leased to `agent` but never handed to it (its claim had ended) back in
+    /// the queue, and wakes a claim that may run it.
+    async fn hand_back(
+        &self,
+        agent: FleetAgentId,
+        task: &TaskRecord,
+    ) -> Result<Option<TaskRecord>, FleetError> {
+        let now = self.clock.now();
+        let note = "The claim it was meant for had ended.".to_owned();
+        let moved = self
+            .store
+            .fleet
+            .move_task(&TaskMove {
+                org: task.org_id,
+                task: task.id,
+                from: &["leased"],
+                lease_agent: Some(agent),
+                to: TaskStatus::Queued.as_str(),
+                at: now,
+                result: None,
+                error: None,
+                run_after: Some(now),
+                event: self.task_event(
+                    task.org_id,
+                    task.id,
+                    (Some(TaskStatus::Leased), TaskStatus::Queued),
+                    Some(agent),
+                    Some(note.clone()),
+                    now,
+                ),
+            })
+            .await?;
+        if let Some(queued) = moved {
+            self.fleet_audit(
+                task.org_id,
+                Actor::System,
+                "fleet.task.requeued",
+                &task.id.to_string(),
+                json!({"attempts": queued.attempts, "error": note}),
             )
             .await?;
+            self.fleet_waiters.wake_for(&queued);
+            return Ok(Some(queued));
         }
-        Ok((view(&stored), new))
+        Ok(None)
     }
 
     /// Queues a task as people and programs do (the API and the console): through the
@@ -493,31 +605,47 @@ impl App {
                 .claim(agent, executors, lease_until, now, event)
                 .await?
             {
-                self.fleet_audit(
+                self.fleet_audits(vec![lease_event(
                     agent.org_id,
-                    agent_actor(agent.id),
-                    "fleet.task.leased",
-                    &task.id.to_string(),
-                    json!({"agent": agent.name, "attempt": task.attempts}),
-                )
+                    agent.id,
+                    &agent.name,
+                    &task,
+                )])
                 .await?;
-                return Ok(Some(LeasedTask {
-                    id: task.id.to_string(),
-                    kind: task.kind.clone(),
-                    payload: serde_json::from_str(&task.payload).unwrap_or(Value::Null),
-                    attempt: u32::try_from(task.attempts).unwrap_or(u32::MAX),
-                    lease_secs: self.fleet_lease_secs as u64,
-                }));
+                match registration.close() {
+                    // A task was handed over while this claim found one itself.
+                    Outcome::Task(handed) => {
+                        self.hand_back(agent.id, &handed).await?;
+                    }
+                    Outcome::CutOff => return Err(revoked()),
+                    Outcome::Look => {}
+                }
+                return Ok(Some(self.leased(&task)));
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(None);
+            if tokio::time::Instant::now() < deadline {
+                // Tasks queued by another hub process are seen within a second.
+                tokio::select! {
+                    () = registration.woken() => {}
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    () = tokio::time::sleep_until(deadline) => {}
+                }
             }
-            // Tasks queued by another hub process are seen within a second.
-            tokio::select! {
-                () = registration.woken() => {}
-                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                () = tokio::time::sleep_until(deadline) => {}
+            match registration.close() {
+                Outcome::Task(task) => return Ok(Some(self.leased(&task))),
+                Outcome::CutOff => return Err(revoked()),
+                Outcome::Look if tokio::time::Instant::now() >= deadline => return Ok(None),
+                Outcome::Look => {}
             }
+        }
+    }
+
+    fn leased(&self, task: &TaskRecord) -> LeasedTask {
+        LeasedTask {
+            id: task.id.to_string(),
+            kind: task.kind.clone(),
+            payload: serde_json::from_str(&task.payload).unwrap_or(Value::Null),
+            attempt: u32::try_from(task.attempts).unwrap_or(u32::MAX),
+            lease_secs: self.fleet_lease_secs as u64,
         }
     }
 

@@ -1,9 +1,10 @@
-//! Waking waiting claims: each agent's long-polled claim waits here, and a task queued in
-//! this process wakes the one claim that has waited longest among those that may run it (its
-//! organisation, its target, an executor for its type) — not every waiting claim, which
-//! with a hundred agents would send a hundred claims to the database for one task. A claim
-//! woken for a task another took simply waits again; tasks queued by other hub processes are
-//! found by the claims' periodic look (every second).
+//! Waiting claims: each agent's long-polled claim waits here. A task queued in this process
+//! goes straight to the claim that has waited longest among those that may run it (its
+//! organisation, its target, an executor for its type): the task is stored already leased to
+//! that agent and handed to its claim — one statement instead of an insert and a claim, and
+//! no claim woken for nothing. A claim that is gone by then (the agent hung up) hands the task
+//! back to the queue. Tasks queued by other hub processes, or put back after a lease ran out,
+//! are found by the claims' periodic look (every second) or [`ClaimWaiters::wake_all`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,13 +14,35 @@ use switchboard_domain::{FleetAgentId, OrgId};
 use switchboard_store::{FleetAgentRecord, TaskRecord};
 use tokio::sync::Notify;
 
+/// What a waiting claim was given.
+enum Handed {
+    Nothing,
+    Task(Box<TaskRecord>),
+    /// The agent was revoked while it waited.
+    CutOff,
+    /// The claim stopped waiting; nothing more can be handed to it.
+    Closed,
+}
+
+struct Slot {
+    notify: Notify,
+    handed: Mutex<Handed>,
+}
+
+impl Slot {
+    fn handed(&self) -> std::sync::MutexGuard<'_, Handed> {
+        self.handed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 struct Waiter {
     id: u64,
     org: OrgId,
     agent: FleetAgentId,
+    agent_name: String,
     labels: Labels,
     executors: Vec<String>,
-    notify: Arc<Notify>,
+    slot: Arc<Slot>,
 }
 
 impl Waiter {
@@ -48,24 +71,79 @@ impl std::fmt::Debug for ClaimWaiters {
     }
 }
 
+/// What ended a claim's wait.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing handed over: look in the queue (again).
+    Look,
+    /// A task, stored as leased to this agent.
+    Task(Box<TaskRecord>),
+    /// The agent was revoked meanwhile.
+    CutOff,
+}
+
 /// A claim's place in the line; leaving the line when dropped.
 pub struct Registration<'a> {
     waiters: &'a ClaimWaiters,
     id: u64,
-    notify: Arc<Notify>,
+    slot: Arc<Slot>,
 }
 
 impl Registration<'_> {
-    /// Resolves once a task this claim may run was queued (at once if that happened since
-    /// the registration).
+    /// Resolves once a task was handed over or a task this claim may run was queued (at once
+    /// if that happened since the registration).
     pub async fn woken(&self) {
-        self.notify.notified().await;
+        self.slot.notify.notified().await;
+    }
+
+    /// Leaves the line and says what was handed over; nothing can be handed after this.
+    pub fn close(&self) -> Outcome {
+        self.waiters.list().retain(|w| w.id != self.id);
+        match std::mem::replace(&mut *self.slot.handed(), Handed::Closed) {
+            Handed::Task(task) => Outcome::Task(task),
+            Handed::CutOff => Outcome::CutOff,
+            Handed::Nothing | Handed::Closed => Outcome::Look,
+        }
     }
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        self.waiters.list().retain(|w| w.id != self.id);
+        if let Outcome::Task(task) = self.close() {
+            // The claim went away (the agent hung up) with a task handed to it: the task's
+            // lease runs out and it goes back to the queue.
+            tracing::warn!(task = %task.id, "a claim ended with a task handed to it");
+        }
+    }
+}
+
+/// A waiting claim taken out of the line for one task: hand it the task once stored as
+/// leased to [`Reserved::agent`], or drop it (the claim then looks in the queue itself).
+pub struct Reserved {
+    pub agent: FleetAgentId,
+    pub agent_name: String,
+    slot: Arc<Slot>,
+}
+
+impl Reserved {
+    /// Hands the stored task over; `Err` with the task when the claim stopped waiting
+    /// meanwhile (put the task back in the queue).
+    pub fn hand(self, task: TaskRecord) -> Result<(), Box<TaskRecord>> {
+        let mut handed = self.slot.handed();
+        if !matches!(*handed, Handed::Nothing) {
+            return Err(Box::new(task));
+        }
+        *handed = Handed::Task(Box::new(task));
+        drop(handed);
+        self.slot.notify.notify_one();
+        Ok(())
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        // Not handed anything (or handed and woken already: a second permit is harmless).
+        self.slot.notify.notify_one();
     }
 }
 
@@ -78,41 +156,67 @@ impl ClaimWaiters {
     /// is not missed.
     pub fn register(&self, agent: &FleetAgentRecord, executors: &[String]) -> Registration<'_> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let notify = Arc::new(Notify::new());
+        let slot = Arc::new(Slot {
+            notify: Notify::new(),
+            handed: Mutex::new(Handed::Nothing),
+        });
         self.list().push(Waiter {
             id,
             org: agent.org_id,
             agent: agent.id,
+            agent_name: agent.name.clone(),
             labels: agent.labels.clone(),
             executors: executors.to_vec(),
-            notify: notify.clone(),
+            slot: slot.clone(),
         });
         Registration {
             waiters: self,
             id,
-            notify,
+            slot,
         }
     }
 
-    /// Wakes the claim that has waited longest among those that may run `task`; `false`
-    /// when none waits here.
-    pub fn wake_for(&self, task: &TaskRecord) -> bool {
+    /// Takes the claim that has waited longest among those that may run `task` out of the
+    /// line; `None` when none waits here.
+    pub fn reserve(&self, task: &TaskRecord) -> Option<Reserved> {
         let mut list = self.list();
-        match list.iter().position(|w| w.may_run(task)) {
-            Some(at) => {
-                // `notify_one` keeps a permit when the claim is not awaiting yet.
-                list.remove(at).notify.notify_one();
-                true
-            }
-            None => false,
-        }
+        let at = list.iter().position(|w| w.may_run(task))?;
+        let waiter = list.remove(at);
+        Some(Reserved {
+            agent: waiter.agent,
+            agent_name: waiter.agent_name,
+            slot: waiter.slot,
+        })
+    }
+
+    /// Wakes the claim that has waited longest among those that may run `task` (it looks in
+    /// the queue); `false` when none waits here.
+    pub fn wake_for(&self, task: &TaskRecord) -> bool {
+        // Dropping the reservation wakes the claim.
+        self.reserve(task).is_some()
     }
 
     /// Wakes every waiting claim (after leases ran out and tasks went back to the queue).
     pub fn wake_all(&self) {
         for waiter in self.list().drain(..) {
-            waiter.notify.notify_one();
+            waiter.slot.notify.notify_one();
         }
+    }
+
+    /// Ends the waiting claims of a revoked agent (they answer 401).
+    pub fn cut_off(&self, agent: FleetAgentId) {
+        self.list().retain(|w| {
+            if w.agent != agent {
+                return true;
+            }
+            let mut handed = w.slot.handed();
+            if matches!(*handed, Handed::Nothing) {
+                *handed = Handed::CutOff;
+            }
+            drop(handed);
+            w.slot.notify.notify_one();
+            false
+        });
     }
 }
 
@@ -215,5 +319,52 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), r_foreign.woken())
             .await
             .expect("woken by wake_all");
+    }
+
+    #[tokio::test]
+    async fn a_task_is_handed_to_a_waiting_claim_exactly_once() {
+        let org = OrgId::generate(&SystemClock);
+        let waiters = ClaimWaiters::default();
+        let echo = vec!["echo".to_owned()];
+        let web = agent(org, &[("role", "web")]);
+        let t = task(org, "echo", &[("role", "web")]);
+
+        // Handed over: the claim wakes with it.
+        let waiting = waiters.register(&web, &echo);
+        let reserved = waiters.reserve(&t).expect("a claim waits");
+        assert_eq!(reserved.agent, web.id);
+        assert!(waiters.reserve(&t).is_none(), "taken out of the line");
+        assert!(reserved.hand(t.clone()).is_ok());
+        tokio::time::timeout(std::time::Duration::from_secs(1), waiting.woken())
+            .await
+            .expect("woken with the task");
+        assert!(matches!(waiting.close(), Outcome::Task(got) if got.id == t.id));
+        assert!(matches!(waiting.close(), Outcome::Look), "only once");
+
+        // The claim ended before the task was stored: the task comes back to be requeued.
+        let ending = waiters.register(&web, &echo);
+        let reserved = waiters.reserve(&t).expect("a claim waits");
+        assert!(matches!(ending.close(), Outcome::Look));
+        assert_eq!(reserved.hand(t.clone()).map_err(|t| t.id), Err(t.id));
+
+        // Reserved but not handed (the key was used already): the claim looks for itself.
+        let looking = waiters.register(&web, &echo);
+        drop(waiters.reserve(&t));
+        tokio::time::timeout(std::time::Duration::from_secs(1), looking.woken())
+            .await
+            .expect("woken to look");
+        assert!(matches!(looking.close(), Outcome::Look));
+
+        // A revoked agent's claim ends, and nothing is handed to it afterwards.
+        let revoked = waiters.register(&web, &echo);
+        let other = agent(org, &[("role", "web")]);
+        let still = waiters.register(&other, &echo);
+        waiters.cut_off(web.id);
+        tokio::time::timeout(std::time::Duration::from_secs(1), revoked.woken())
+            .await
+            .expect("woken to stop");
+        assert!(matches!(revoked.close(), Outcome::CutOff));
+        assert_eq!(waiters.reserve(&t).map(|r| r.agent), Some(other.id));
+        drop(still);
     }
 }

@@ -190,30 +190,21 @@ impl Identity {
         session_token: &str,
         requested_org: Option<&str>,
     ) -> Result<Option<Principal>, IdentityError> {
-        let Some(session) = self
+        let Some((session, user)) = self
             .store
             .sessions
-            .get_by_token_hash(&token::digest(session_token))
+            .get_with_user(&token::digest(session_token))
             .await?
         else {
             return Ok(None);
         };
         let now = self.now();
-        if !self.session_live(&session, now) {
+        if !self.session_live(&session, now) || user.status != UserStatus::Active {
             return Ok(None);
         }
-        // The person and their organisation are read at the same time.
-        let (user, org) = tokio::join!(
-            self.store.users.get(session.user_id),
-            self.org_for_user(session.user_id, session.org_id, requested_org)
-        );
-        let Some(user) = user? else {
-            return Ok(None);
-        };
-        if user.status != UserStatus::Active {
-            return Ok(None);
-        }
-        let org = org?;
+        let org = self
+            .org_for_user(session.user_id, session.org_id, requested_org)
+            .await?;
         if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
             self.store.sessions.touch(session.id, now).await?;
         }

@@ -131,6 +131,9 @@ pub struct Identity {
     oidc: Arc<sso::oidc::OidcClient>,
     /// Outgoing mail for invites, when SMTP is configured.
     mail: Option<OutgoingMail>,
+    /// Counts organisation status changes made through this process (caches of what an
+    /// organisation's status allows compare it).
+    org_status_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// SMTP and the absolute base URL links in emails point at.
@@ -157,7 +160,15 @@ impl Identity {
             sso: Arc::new(Vec::new()),
             oidc: Arc::new(sso::oidc::OidcClient::new()),
             mail: None,
+            org_status_changes: Arc::default(),
         }
+    }
+
+    /// How many organisation status changes (suspend, resume, delete) went through this
+    /// process: a cached answer read under another count is stale.
+    pub fn org_status_changes(&self) -> u64 {
+        self.org_status_changes
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Sends invites by email through `mail`.

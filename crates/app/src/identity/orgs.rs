@@ -110,6 +110,8 @@ impl Identity {
             .transition_to(to)
             .map_err(|e| IdentityError::Conflict(e.to_string()))?;
         self.store.orgs.set_status(org.id, to, self.now()).await?;
+        self.org_status_changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let kind = match to {
             OrgStatus::Suspended => "admin.org_suspended",
             OrgStatus::Active => "admin.org_resumed",

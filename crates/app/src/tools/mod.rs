@@ -211,7 +211,20 @@ pub(crate) fn guarded(arguments: &Value) -> Value {
 
 impl App {
     /// The organisation's tool settings and rules (defaults when it never saved any).
+    /// The organisation's tool policy for deciding calls (read through [`crate::cache`]: a
+    /// change through another hub process counts within a second).
     pub(crate) async fn tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
+        let stamp = self.tool_policies.stamp(0);
+        if let Some(policy) = self.tool_policies.get(&org, stamp) {
+            return Ok(policy);
+        }
+        let policy = self.stored_tool_policy(org).await?;
+        self.tool_policies.put(org, policy.clone(), stamp);
+        Ok(policy)
+    }
+
+    /// The organisation's tool policy as stored now (to change it).
+    pub(crate) async fn stored_tool_policy(&self, org: OrgId) -> Result<OrgPolicy, ToolError> {
         match self
             .store
             .tool_policy
@@ -232,7 +245,9 @@ impl App {
             .tool_policy
             .save_policy(org, &text, self.clock.now())
             .await
-            .map_err(|e| ToolError::Internal(e.to_string()))
+            .map_err(|e| ToolError::Internal(e.to_string()))?;
+        self.tool_policies.invalidate();
+        Ok(())
     }
 
     /// The tools the caller may see (enabled, role permitting), with the decision a call
@@ -417,7 +432,7 @@ impl App {
                 )]));
             }
         }
-        let mut policy = self.tool_policy(org).await?;
+        let mut policy = self.stored_tool_policy(org).await?;
         let settings = policy.tools.entry(name.to_owned()).or_default();
         if let Some(enabled) = change.enabled {
             settings.enabled = enabled;
@@ -483,7 +498,7 @@ impl App {
             }
             return Err(ToolError::InvalidArguments(problems));
         }
-        let mut policy = self.tool_policy(org).await?;
+        let mut policy = self.stored_tool_policy(org).await?;
         policy.rules = rules;
         self.save_tool_policy(org, &policy).await?;
         self.audit

@@ -188,6 +188,53 @@ server_tests! {
         assert_eq!(status, 204);
     }
 
+    async fn a_waiting_claim_gets_a_new_task_at_once_and_a_revoked_agents_claim_ends(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let (_, made) = server.send(&owner, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "web"}))).await;
+        let (_, enrolled) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&made["token"], "web-1"))).await;
+        let (id, secret) = (enrolled["agent_id"].as_str().unwrap(), enrolled["secret"].as_str().unwrap());
+        let long_claim = json!({"wait_secs": 10, "executors": ["echo"]});
+
+        // The agent waits; a task for it is stored leased to it and handed over.
+        let started = std::time::Instant::now();
+        let ((status, got), (created, task)) = tokio::join!(
+            as_agent(&server, id, secret, "/api/v1/agent/claim", long_claim.clone()),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                server.send(&owner, Method::POST, "/api/v1/fleet/tasks",
+                    Some(json!({"type": "echo", "payload": {"message": "now"}, "target": {"labels": {"role": "web"}}}))).await
+            }
+        );
+        assert_eq!((created, task["status"].as_str(), task["agent_id"].as_str()), (201, Some("leased"), Some(id)), "{task}");
+        assert_eq!((status, got["task"]["id"].as_str(), got["task"]["attempt"].as_u64()), (200, task["id"].as_str(), Some(1)), "{got}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "handed over, not found by a later look");
+        let task_id = task["id"].as_str().unwrap();
+        let (_, seen) = server.send(&owner, Method::GET, &format!("/api/v1/fleet/tasks/{task_id}"), None).await;
+        let history: Vec<(Option<&str>, Option<&str>)> = seen["events"].as_array().unwrap().iter()
+            .map(|e| (e["from"].as_str(), e["to"].as_str())).collect();
+        assert_eq!(history, [(None, Some("queued")), (Some("queued"), Some("leased"))], "{seen}");
+        let (status, done) = as_agent(&server, id, secret, &format!("/api/v1/agent/tasks/{task_id}/result"), json!({"success": true, "output": "ok"})).await;
+        assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+        let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=fleet.task.", None).await;
+        let kinds: Vec<&str> = audit.as_array().unwrap().iter().filter(|e| e["target"] == task_id).filter_map(|e| e["kind"].as_str()).collect();
+        for kind in ["fleet.task.queued", "fleet.task.leased", "fleet.task.succeeded"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+
+        // Revoking the agent ends its waiting claim with 401 (not after the wait).
+        let started = std::time::Instant::now();
+        let ((status, answer), revoked) = tokio::join!(
+            as_agent(&server, id, secret, "/api/v1/agent/claim", long_claim),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                server.send(&owner, Method::DELETE, &format!("/api/v1/fleet/agents/{id}"), None).await.0
+            }
+        );
+        assert_eq!((revoked, status), (204, 401), "{answer}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "cut off at once");
+    }
+
     async fn a_silent_agent_goes_offline(server: TestServer) {
         let operator = server.setup().await;
         let owner = server.org_with_owner(&operator, "acme").await;

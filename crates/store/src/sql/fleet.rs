@@ -266,11 +266,26 @@ pub(crate) use insert_task_events;
 /// and its history entry take one round trip and are atomic without a transaction. The
 /// event's fields are the parameters `$first` … `$first + 6` (see [`bind_event!`]).
 pub(crate) fn with_event(statement: &str, first: usize) -> String {
-    let p: Vec<String> = (first..first + 7).map(|n| format!("${n}")).collect();
+    with_events(statement, first, 1)
+}
+
+/// [`with_event`] with `count` events, each binding seven parameters after the previous.
+pub(crate) fn with_events(statement: &str, first: usize, count: usize) -> String {
+    let inserts: Vec<String> = (0..count)
+        .map(|n| {
+            let p: Vec<String> = (first + 7 * n..first + 7 * n + 7)
+                .map(|n| format!("${n}"))
+                .collect();
+            format!(
+                "e{n} AS (INSERT INTO task_events ({EVENT_COLUMNS}) \
+                 SELECT {}, org_id, id, {}, {}, {}, {}, {}, {} FROM t)",
+                p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+            )
+        })
+        .collect();
     format!(
-        "WITH t AS ({statement}), e AS (INSERT INTO task_events ({EVENT_COLUMNS}) \
-         SELECT {}, org_id, id, {}, {}, {}, {}, {}, {} FROM t) SELECT {TASK_COLUMNS} FROM t",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+        "WITH t AS ({statement}), {} SELECT {TASK_COLUMNS} FROM t",
+        inserts.join(", ")
     )
 }
 
@@ -505,7 +520,7 @@ macro_rules! fleet_repo {
             async fn insert_task(
                 &self,
                 t: &$crate::fleet::TaskRecord,
-                event: &$crate::fleet::TaskEventRecord,
+                events: &[$crate::fleet::TaskEventRecord],
             ) -> Result<($crate::fleet::TaskRecord, bool), $crate::StoreError> {
                 let insert = format!(
                     "INSERT INTO tasks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
@@ -515,7 +530,7 @@ macro_rules! fleet_repo {
                     $crate::sql::fleet::TASK_COLUMNS
                 );
                 let sql = if $inline_events {
-                    $crate::sql::fleet::with_event(&insert, 22)
+                    $crate::sql::fleet::with_events(&insert, 22, events.len())
                 } else {
                     insert
                 };
@@ -542,7 +557,11 @@ macro_rules! fleet_repo {
                     .bind(t.created_at)
                     .bind(t.updated_at);
                 let inserted = if $inline_events {
-                    $crate::sql::fleet::bind_event!(query, event)
+                    let mut query = query;
+                    for event in events {
+                        query = $crate::sql::fleet::bind_event!(query, event);
+                    }
+                    query
                         .fetch_optional(self.writer())
                         .await
                         .map_err($crate::StoreError::from_sqlx)?
@@ -555,7 +574,7 @@ macro_rules! fleet_repo {
                         .await
                         .map_err($crate::StoreError::from_sqlx)?;
                     if row.is_some() {
-                        $crate::sql::fleet::insert_task_events!(&mut *tx, std::slice::from_ref(event));
+                        $crate::sql::fleet::insert_task_events!(&mut *tx, events);
                         tx.commit().await.map_err($crate::StoreError::from_sqlx)?;
                     }
                     row.is_some()
@@ -780,6 +799,9 @@ macro_rules! fleet_repo {
                 Ok(done.rows_affected() == 1)
             }
 
+            // The row is found by its id alone: the other conditions sit in `( … ) IS TRUE`,
+            // which no index serves, so a plan made while the table was small (and kept by
+            // the connection) cannot scan an organisation's tasks by another index instead.
             async fn move_task(
                 &self,
                 m: &$crate::fleet::TaskMove<'_>,
@@ -794,8 +816,8 @@ macro_rules! fleet_repo {
                      run_after = COALESCE($5, run_after), \
                      lease_agent = CASE WHEN $1 = 'leased' THEN lease_agent ELSE NULL END, \
                      lease_expires_at = CASE WHEN $1 = 'leased' THEN lease_expires_at ELSE NULL END \
-                     WHERE org_id = $6 AND id = $7 AND ($8 IS NULL OR lease_agent = $8) \
-                     AND status IN ({from}) RETURNING {}",
+                     WHERE id = $7 AND (org_id = $6 AND ($8 IS NULL OR lease_agent = $8) \
+                     AND status IN ({from})) IS TRUE RETURNING {}",
                     $crate::sql::fleet::TASK_COLUMNS
                 );
                 let sql = if $inline_events {

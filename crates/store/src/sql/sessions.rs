@@ -37,6 +37,55 @@ impl TryFrom<SessionRow> for SessionRecord {
     }
 }
 
+/// A session and its user, read by one join.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    s_id: Uuid,
+    s_token_hash: Vec<u8>,
+    s_user_id: Uuid,
+    s_org_id: Option<Uuid>,
+    s_created_at: Timestamp,
+    s_last_seen_at: Timestamp,
+    s_expires_at: Timestamp,
+    s_revoked_at: Option<Timestamp>,
+    #[sqlx(flatten)]
+    user: crate::sql::users::UserRow,
+}
+
+/// `SELECT` of a session (columns prefixed `s_`) joined with its user, by token hash.
+pub(crate) fn with_user_sql() -> String {
+    let session: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c} AS s_{c}"))
+        .collect();
+    let user: Vec<String> = crate::sql::users::COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        session.join(", "),
+        user.join(", ")
+    )
+}
+
+impl TryFrom<SessionUserRow> for (SessionRecord, crate::UserRecord) {
+    type Error = StoreError;
+    fn try_from(row: SessionUserRow) -> Result<Self, StoreError> {
+        let session = SessionRow {
+            id: row.s_id,
+            token_hash: row.s_token_hash,
+            user_id: row.s_user_id,
+            org_id: row.s_org_id,
+            created_at: row.s_created_at,
+            last_seen_at: row.s_last_seen_at,
+            expires_at: row.s_expires_at,
+            revoked_at: row.s_revoked_at,
+        };
+        Ok((session.try_into()?, row.user.try_into()?))
+    }
+}
+
 macro_rules! session_repo {
     ($db:ty) => {
         #[async_trait::async_trait]
@@ -79,6 +128,24 @@ macro_rules! session_repo {
                     .map_err($crate::StoreError::from_sqlx)?
                     .map($crate::sessions::SessionRecord::try_from)
                     .transpose()
+            }
+
+            async fn get_with_user(
+                &self,
+                hash: &[u8],
+            ) -> Result<
+                Option<($crate::sessions::SessionRecord, $crate::UserRecord)>,
+                $crate::StoreError,
+            > {
+                sqlx::query_as::<_, $crate::sql::sessions::SessionUserRow>(
+                    &$crate::sql::sessions::with_user_sql(),
+                )
+                .bind(hash)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::StoreError::from_sqlx)?
+                .map(TryInto::try_into)
+                .transpose()
             }
 
             async fn touch(

@@ -204,20 +204,20 @@ backend_tests! {
 
         // The same idempotency key twice: one task.
         let first = task(&clock, org, Some("deploy-42"), None, parse_labels(["role=web"]).unwrap(), 0);
-        let (stored, new) = store.fleet.insert_task(&first, &event(&clock, &first, None, "queued")).await.unwrap();
+        let (stored, new) = store.fleet.insert_task(&first, &[event(&clock, &first, None, "queued")]).await.unwrap();
         assert!(new);
         let again = task(&clock, org, Some("deploy-42"), None, Labels::new(), 0);
-        let (same, new) = store.fleet.insert_task(&again, &event(&clock, &again, None, "queued")).await.unwrap();
+        let (same, new) = store.fleet.insert_task(&again, &[event(&clock, &again, None, "queued")]).await.unwrap();
         assert!(!new);
         assert_eq!(same.id, stored.id);
         let for_db = task(&clock, org, None, Some(db.id), Labels::new(), 0);
-        store.fleet.insert_task(&for_db, &event(&clock, &for_db, None, "queued")).await.unwrap();
+        store.fleet.insert_task(&for_db, &[event(&clock, &for_db, None, "queued")]).await.unwrap();
         clock.advance(Duration::seconds(1));
         let urgent = task(&clock, org, None, None, Labels::new(), 10);
-        store.fleet.insert_task(&urgent, &event(&clock, &urgent, None, "queued")).await.unwrap();
+        store.fleet.insert_task(&urgent, &[event(&clock, &urgent, None, "queued")]).await.unwrap();
         let mut later = task(&clock, org, None, None, Labels::new(), 99);
         later.run_after = clock.now() + Duration::minutes(5);
-        store.fleet.insert_task(&later, &event(&clock, &later, None, "queued")).await.unwrap();
+        store.fleet.insert_task(&later, &[event(&clock, &later, None, "queued")]).await.unwrap();
 
         let lease = clock.now() + Duration::seconds(30);
         assert!(store.fleet.claim(&web, &["shell".to_owned()], lease, clock.now(), claim_event(&clock, &web)).await.unwrap().is_none(),
@@ -282,7 +282,7 @@ backend_tests! {
         let mut ids = std::collections::HashSet::new();
         for _ in 0..40 {
             let t = task(&clock, org, None, None, Labels::new(), 0);
-            store.fleet.insert_task(&t, &event(&clock, &t, None, "queued")).await.unwrap();
+            store.fleet.insert_task(&t, &[event(&clock, &t, None, "queued")]).await.unwrap();
             ids.insert(t.id);
         }
         let lease = clock.now() + Duration::seconds(30);

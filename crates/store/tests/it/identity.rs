@@ -63,6 +63,12 @@ backend_tests! {
         };
         store.sessions.insert(&session).await.unwrap();
         assert_eq!(store.sessions.get_by_token_hash(&[7; 32]).await.unwrap(), Some(session.clone()));
+        let stored_ada = store.users.get(ada.id).await.unwrap().unwrap();
+        assert_eq!(
+            store.sessions.get_with_user(&[7; 32]).await.unwrap(),
+            Some((session.clone(), stored_ada))
+        );
+        assert_eq!(store.sessions.get_with_user(&[8; 32]).await.unwrap(), None);
         assert_eq!(store.sessions.revoke_all_for_user(ada.id, clock.now()).await.unwrap(), 1);
         let revoked = store.sessions.get_by_token_hash(&[7; 32]).await.unwrap().unwrap();
         assert!(revoked.revoked_at.is_some());
