@@ -65,7 +65,7 @@ pub use orgs::{OrgRecord, OrgRepo};
 pub use projects::{MilestoneRecord, ProjectRecord, ProjectRepo};
 pub use runs::{RunEventRecord, RunRecord, RunRepo};
 pub use secrets::{SealedRecord, SecretRepo, WrappedKey};
-pub use sessions::{SessionRecord, SessionRepo};
+pub use sessions::{Caller as SessionCaller, SessionRecord, SessionRepo};
 pub use users::{UserRecord, UserRepo, UserStatus};
 pub use workspace::{ActivityRecord, CommentRecord, ItemFilter, ItemRecord, WorkItemRepo};
 

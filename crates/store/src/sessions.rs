@@ -18,15 +18,22 @@ pub struct SessionRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A session with its user and the organisation it is in: `None` when it has none, or the
+/// user is no longer a member there, or the organisation was deleted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caller {
+    pub session: SessionRecord,
+    pub user: crate::UserRecord,
+    pub org: Option<(crate::OrgRecord, switchboard_domain::Role)>,
+}
+
 #[async_trait::async_trait]
 pub trait SessionRepo: Send + Sync {
     async fn insert(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_by_token_hash(&self, hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
-    /// The session with this token hash and its user, in one read.
-    async fn get_with_user(
-        &self,
-        hash: &[u8],
-    ) -> Result<Option<(SessionRecord, crate::UserRecord)>, StoreError>;
+    /// Who holds the session with this token hash — the session, its user and its
+    /// organisation with the user's role there — in one read.
+    async fn caller(&self, hash: &[u8]) -> Result<Option<Caller>, StoreError>;
     async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
     async fn set_org(&self, id: SessionId, org: Option<OrgId>) -> Result<(), StoreError>;
     async fn revoke(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;

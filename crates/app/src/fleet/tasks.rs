@@ -300,6 +300,7 @@ impl App {
             json!({"type": stored.kind, "target": view(&stored).target}),
         )];
         let Some(r) = reserved else {
+            self.fleet_waiters.may_be_queued();
             self.fleet_audits(events).await?;
             return Ok((view(&stored), true));
         };
@@ -352,6 +353,7 @@ impl App {
             })
             .await?;
         if let Some(queued) = moved {
+            self.fleet_waiters.may_be_queued();
             self.fleet_audit(
                 task.org_id,
                 Actor::System,
@@ -586,57 +588,79 @@ impl App {
     ) -> Result<Option<LeasedTask>, FleetError> {
         let wait = wait_secs.min(MAX_CLAIM_WAIT_SECS).min(CLAIM_WAIT_CAP_SECS);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+        // A claim right after one that found the queue empty waits to be handed a task.
+        let mut skip_look = wait > 0 && !self.fleet_waiters.worth_looking(agent.id);
         loop {
             // Registered before the attempt, so a task queued meanwhile wakes this claim.
             let registration = self.fleet_waiters.register(agent, executors);
-            let now = self.clock.now();
-            let event = self.task_event(
-                agent.org_id,
-                TaskId::generate(self.clock.as_ref()),
-                (Some(TaskStatus::Queued), TaskStatus::Leased),
-                Some(agent.id),
-                None,
-                now,
-            );
-            let lease_until = now + Duration::seconds(self.fleet_lease_secs);
-            if let Some(task) = self
-                .store
-                .fleet
-                .claim(agent, executors, lease_until, now, event)
-                .await?
-            {
-                self.fleet_audits(vec![lease_event(
-                    agent.org_id,
-                    agent.id,
-                    &agent.name,
-                    &task,
-                )])
-                .await?;
-                match registration.close() {
-                    // A task was handed over while this claim found one itself.
-                    Outcome::Task(handed) => {
-                        self.hand_back(agent.id, &handed).await?;
+            let looked = !skip_look;
+            skip_look = false;
+            if looked {
+                if let Some(task) = self.claim_queued(agent, executors).await? {
+                    match registration.close() {
+                        // A task was handed over while this claim found one itself.
+                        Outcome::Task(handed) => {
+                            self.hand_back(agent.id, &handed).await?;
+                        }
+                        Outcome::CutOff => return Err(revoked()),
+                        Outcome::Look => {}
                     }
-                    Outcome::CutOff => return Err(revoked()),
-                    Outcome::Look => {}
+                    return Ok(Some(self.leased(&task)));
                 }
-                return Ok(Some(self.leased(&task)));
             }
             if tokio::time::Instant::now() < deadline {
                 // Tasks queued by another hub process are seen within a second.
                 tokio::select! {
                     () = registration.woken() => {}
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    () = tokio::time::sleep(super::wake::LOOK_EVERY) => {}
                     () = tokio::time::sleep_until(deadline) => {}
                 }
             }
             match registration.close() {
                 Outcome::Task(task) => return Ok(Some(self.leased(&task))),
                 Outcome::CutOff => return Err(revoked()),
-                Outcome::Look if tokio::time::Instant::now() >= deadline => return Ok(None),
+                Outcome::Look if looked && tokio::time::Instant::now() >= deadline => {
+                    return Ok(None)
+                }
                 Outcome::Look => {}
             }
         }
+    }
+
+    /// Leases the best queued task this agent may run, if there is one.
+    async fn claim_queued(
+        &self,
+        agent: &FleetAgentRecord,
+        executors: &[String],
+    ) -> Result<Option<TaskRecord>, FleetError> {
+        let look = self.fleet_waiters.look();
+        let now = self.clock.now();
+        let event = self.task_event(
+            agent.org_id,
+            TaskId::generate(self.clock.as_ref()),
+            (Some(TaskStatus::Queued), TaskStatus::Leased),
+            Some(agent.id),
+            None,
+            now,
+        );
+        let lease_until = now + Duration::seconds(self.fleet_lease_secs);
+        let claimed = self
+            .store
+            .fleet
+            .claim(agent, executors, lease_until, now, event)
+            .await?;
+        let Some(task) = claimed else {
+            self.fleet_waiters.found_nothing(agent.id, look);
+            return Ok(None);
+        };
+        self.fleet_audits(vec![lease_event(
+            agent.org_id,
+            agent.id,
+            &agent.name,
+            &task,
+        )])
+        .await?;
+        Ok(Some(task))
     }
 
     fn leased(&self, task: &TaskRecord) -> LeasedTask {

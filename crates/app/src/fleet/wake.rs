@@ -4,7 +4,9 @@
 //! that agent and handed to its claim — one statement instead of an insert and a claim, and
 //! no claim woken for nothing. A claim that is gone by then (the agent hung up) hands the task
 //! back to the queue. Tasks queued by other hub processes, or put back after a lease ran out,
-//! are found by the claims' periodic look (every second) or [`ClaimWaiters::wake_all`].
+//! are found by the claims' periodic look (every second) or [`ClaimWaiters::wake_all`]. A
+//! new claim looks in the queue before it waits — unless a look found it empty within the
+//! last second and no task could have been queued here since.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,6 +15,10 @@ use switchboard_domain::fleet::{selects, Labels};
 use switchboard_domain::{FleetAgentId, OrgId};
 use switchboard_store::{FleetAgentRecord, TaskRecord};
 use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// How often a waiting claim looks in the queue itself.
+pub const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What a waiting claim was given.
 enum Handed {
@@ -61,7 +67,16 @@ impl Waiter {
 pub struct ClaimWaiters {
     waiting: Mutex<Vec<Waiter>>,
     next: AtomicU64,
+    /// Counts the times a task may have become claimable here without being handed over
+    /// (queued with no claim waiting, put back in the queue).
+    queued: AtomicU64,
+    /// Per agent, the count when its last look in the queue found nothing, and when.
+    found_empty: Mutex<std::collections::HashMap<FleetAgentId, (u64, Instant)>>,
 }
+
+/// A look in the queue, to report when it found nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Look(u64);
 
 impl std::fmt::Debug for ClaimWaiters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +167,43 @@ impl ClaimWaiters {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A task may be claimable that no waiting claim was handed (queued with none waiting,
+    /// back in the queue): the next claim looks in the queue.
+    pub fn may_be_queued(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Starts a look in the queue.
+    pub fn look(&self) -> Look {
+        Look(self.queued.load(Ordering::Acquire))
+    }
+
+    /// The agent's look found nothing: until a task may be queued here, its next claim need
+    /// not look again for a second (it waits to be handed a task; tasks queued by other
+    /// processes are found by the waiting claims' look every second).
+    pub fn found_nothing(&self, agent: FleetAgentId, look: Look) {
+        let mut empty = self
+            .found_empty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.queued.load(Ordering::Acquire) == look.0 {
+            if empty.len() >= 10_000 {
+                empty.clear();
+            }
+            empty.insert(agent, (look.0, Instant::now()));
+        }
+    }
+
+    /// Whether a new claim of this agent should look in the queue before it waits.
+    pub fn worth_looking(&self, agent: FleetAgentId) -> bool {
+        let empty = self
+            .found_empty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        !matches!(empty.get(&agent), Some((count, at))
+            if *count == self.queued.load(Ordering::Acquire) && at.elapsed() < LOOK_EVERY)
+    }
+
     /// Puts a claim in line; register before looking for a task, so one queued meanwhile
     /// is not missed.
     pub fn register(&self, agent: &FleetAgentRecord, executors: &[String]) -> Registration<'_> {
@@ -198,6 +250,7 @@ impl ClaimWaiters {
 
     /// Wakes every waiting claim (after leases ran out and tasks went back to the queue).
     pub fn wake_all(&self) {
+        self.may_be_queued();
         for waiter in self.list().drain(..) {
             waiter.slot.notify.notify_one();
         }
@@ -319,6 +372,35 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), r_foreign.woken())
             .await
             .expect("woken by wake_all");
+    }
+
+    #[test]
+    fn a_claim_skips_the_queue_only_right_after_its_agent_found_it_empty() {
+        let waiters = ClaimWaiters::default();
+        let (a, b) = (
+            FleetAgentId::generate(&SystemClock),
+            FleetAgentId::generate(&SystemClock),
+        );
+        assert!(waiters.worth_looking(a), "no look yet");
+        let look = waiters.look();
+        waiters.found_nothing(a, look);
+        assert!(!waiters.worth_looking(a));
+        assert!(
+            waiters.worth_looking(b),
+            "another agent may run other tasks"
+        );
+        waiters.may_be_queued();
+        assert!(waiters.worth_looking(a), "a task may be waiting now");
+        // A look that began before a task was queued does not count as finding it empty.
+        let look = waiters.look();
+        waiters.may_be_queued();
+        waiters.found_nothing(a, look);
+        assert!(waiters.worth_looking(a));
+        // Put back in the queue after leases ran out: everyone looks.
+        let look = waiters.look();
+        waiters.found_nothing(a, look);
+        waiters.wake_all();
+        assert!(waiters.worth_looking(a));
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@ use serde_json::json;
 use switchboard_domain::{OrgId, SessionId, Timestamp};
 use switchboard_store::{SessionRecord, UserRecord, UserStatus};
 
-use super::principal::{Credential, Principal};
+use super::principal::{Credential, OrgAccess, Principal};
 use super::{normalise_email, password, throttle, token, totp, Identity, IdentityError};
 use crate::audit::Actor;
 
@@ -190,21 +190,28 @@ impl Identity {
         session_token: &str,
         requested_org: Option<&str>,
     ) -> Result<Option<Principal>, IdentityError> {
-        let Some((session, user)) = self
+        let Some(caller) = self
             .store
             .sessions
-            .get_with_user(&token::digest(session_token))
+            .caller(&token::digest(session_token))
             .await?
         else {
             return Ok(None);
         };
+        let (session, user) = (caller.session, caller.user);
         let now = self.now();
         if !self.session_live(&session, now) || user.status != UserStatus::Active {
             return Ok(None);
         }
-        let org = self
-            .org_for_user(session.user_id, session.org_id, requested_org)
-            .await?;
+        // The session's organisation came with it; another one asked for, or none kept,
+        // is looked up among the user's memberships.
+        let org = match (caller.org, requested_org) {
+            (Some((org, role)), None) => Some(OrgAccess { org, role }),
+            _ => {
+                self.org_for_user(session.user_id, session.org_id, requested_org)
+                    .await?
+            }
+        };
         if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
             self.store.sessions.touch(session.id, now).await?;
         }

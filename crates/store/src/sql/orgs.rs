@@ -10,16 +10,16 @@ pub(crate) const COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrgRow {
-    id: Uuid,
-    slug: String,
-    name: String,
-    domain: Option<String>,
-    status: String,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    deleted_at: Option<Timestamp>,
-    require_totp: bool,
-    allow_sso_signup: bool,
+    pub(crate) id: Uuid,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) status: String,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+    pub(crate) deleted_at: Option<Timestamp>,
+    pub(crate) require_totp: bool,
+    pub(crate) allow_sso_signup: bool,
 }
 
 impl TryFrom<OrgRow> for OrgRecord {

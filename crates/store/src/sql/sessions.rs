@@ -37,7 +37,8 @@ impl TryFrom<SessionRow> for SessionRecord {
     }
 }
 
-/// A session and its user, read by one join.
+/// A session, its user and the organisation the session is in (if the user is still a
+/// member and it is not deleted), read by one join.
 #[derive(sqlx::FromRow)]
 pub(crate) struct SessionUserRow {
     s_id: Uuid,
@@ -50,26 +51,47 @@ pub(crate) struct SessionUserRow {
     s_revoked_at: Option<Timestamp>,
     #[sqlx(flatten)]
     user: crate::sql::users::UserRow,
+    m_role: Option<String>,
+    o_id: Option<Uuid>,
+    o_slug: Option<String>,
+    o_name: Option<String>,
+    o_domain: Option<String>,
+    o_status: Option<String>,
+    o_created_at: Option<Timestamp>,
+    o_updated_at: Option<Timestamp>,
+    o_deleted_at: Option<Timestamp>,
+    o_require_totp: Option<bool>,
+    o_allow_sso_signup: Option<bool>,
 }
 
-/// `SELECT` of a session (columns prefixed `s_`) joined with its user, by token hash.
-pub(crate) fn with_user_sql() -> String {
-    let session: Vec<String> = COLUMNS
-        .split(", ")
-        .map(|c| format!("s.{c} AS s_{c}"))
-        .collect();
-    let user: Vec<String> = crate::sql::users::COLUMNS
-        .split(',')
-        .map(|c| format!("u.{}", c.trim()))
-        .collect();
+/// The `SELECT` behind [`SessionUserRow`], by token hash.
+pub(crate) fn caller_sql() -> String {
+    let prefixed = |table: &str, columns: &str, alias: bool| -> String {
+        columns
+            .split(',')
+            .map(str::trim)
+            .map(|c| {
+                if alias {
+                    format!("{table}.{c} AS {table}_{c}")
+                } else {
+                    format!("{table}.{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!(
-        "SELECT {}, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-        session.join(", "),
-        user.join(", ")
+        "SELECT {}, {}, m.role AS m_role, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id \
+         LEFT JOIN organizations o ON o.id = m.org_id AND o.status <> 'deleted' \
+         WHERE s.token_hash = $1",
+        prefixed("s", COLUMNS, true),
+        prefixed("u", crate::sql::users::COLUMNS, false),
+        prefixed("o", crate::sql::orgs::COLUMNS, true),
     )
 }
 
-impl TryFrom<SessionUserRow> for (SessionRecord, crate::UserRecord) {
+impl TryFrom<SessionUserRow> for crate::sessions::Caller {
     type Error = StoreError;
     fn try_from(row: SessionUserRow) -> Result<Self, StoreError> {
         let session = SessionRow {
@@ -82,7 +104,33 @@ impl TryFrom<SessionUserRow> for (SessionRecord, crate::UserRecord) {
             expires_at: row.s_expires_at,
             revoked_at: row.s_revoked_at,
         };
-        Ok((session.try_into()?, row.user.try_into()?))
+        let org = match (row.m_role, row.o_id, row.o_slug, row.o_name, row.o_status) {
+            (Some(role), Some(id), Some(slug), Some(name), Some(status)) => {
+                let corrupt = || StoreError::Corrupt("organisation row without a value".into());
+                let org = crate::sql::orgs::OrgRow {
+                    id,
+                    slug,
+                    name,
+                    domain: row.o_domain,
+                    status,
+                    created_at: row.o_created_at.ok_or_else(corrupt)?,
+                    updated_at: row.o_updated_at.ok_or_else(corrupt)?,
+                    deleted_at: row.o_deleted_at,
+                    require_totp: row.o_require_totp.ok_or_else(corrupt)?,
+                    allow_sso_signup: row.o_allow_sso_signup.ok_or_else(corrupt)?,
+                };
+                let role = role
+                    .parse::<switchboard_domain::Role>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Some((crate::OrgRecord::try_from(org)?, role))
+            }
+            _ => None,
+        };
+        Ok(crate::sessions::Caller {
+            session: session.try_into()?,
+            user: row.user.try_into()?,
+            org,
+        })
     }
 }
 
@@ -130,15 +178,12 @@ macro_rules! session_repo {
                     .transpose()
             }
 
-            async fn get_with_user(
+            async fn caller(
                 &self,
                 hash: &[u8],
-            ) -> Result<
-                Option<($crate::sessions::SessionRecord, $crate::UserRecord)>,
-                $crate::StoreError,
-            > {
+            ) -> Result<Option<$crate::sessions::Caller>, $crate::StoreError> {
                 sqlx::query_as::<_, $crate::sql::sessions::SessionUserRow>(
-                    &$crate::sql::sessions::with_user_sql(),
+                    &$crate::sql::sessions::caller_sql(),
                 )
                 .bind(hash)
                 .fetch_optional(self.reader())

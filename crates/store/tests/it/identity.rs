@@ -64,11 +64,23 @@ backend_tests! {
         store.sessions.insert(&session).await.unwrap();
         assert_eq!(store.sessions.get_by_token_hash(&[7; 32]).await.unwrap(), Some(session.clone()));
         let stored_ada = store.users.get(ada.id).await.unwrap().unwrap();
-        assert_eq!(
-            store.sessions.get_with_user(&[7; 32]).await.unwrap(),
-            Some((session.clone(), stored_ada))
-        );
-        assert_eq!(store.sessions.get_with_user(&[8; 32]).await.unwrap(), None);
+        let caller = store.sessions.caller(&[7; 32]).await.unwrap().unwrap();
+        assert_eq!((caller.session, caller.user, caller.org), (session.clone(), stored_ada.clone(), None));
+        assert_eq!(store.sessions.caller(&[8; 32]).await.unwrap(), None);
+        // In an organisation: with the role while a member, without once they are not.
+        let acme = add_org(&store, &clock, "acme").await;
+        store.sessions.set_org(session.id, Some(acme)).await.unwrap();
+        assert_eq!(store.sessions.caller(&[7; 32]).await.unwrap().unwrap().org, None, "not a member");
+        store.memberships.upsert(&MembershipRecord {
+            org_id: acme, user_id: ada.id, role: Role::Admin, created_at: clock.now(),
+        }).await.unwrap();
+        let caller = store.sessions.caller(&[7; 32]).await.unwrap().unwrap();
+        let (org, role) = caller.org.unwrap();
+        assert_eq!((org, role), (store.orgs.get(acme).await.unwrap().unwrap(), Role::Admin));
+        assert_eq!(caller.session.org_id, Some(acme));
+        store.orgs.set_status(acme, switchboard_domain::OrgStatus::Deleted, clock.now()).await.unwrap();
+        assert_eq!(store.sessions.caller(&[7; 32]).await.unwrap().unwrap().org, None, "deleted");
+        store.sessions.set_org(session.id, None).await.unwrap();
         assert_eq!(store.sessions.revoke_all_for_user(ada.id, clock.now()).await.unwrap(), 1);
         let revoked = store.sessions.get_by_token_hash(&[7; 32]).await.unwrap().unwrap();
         assert!(revoked.revoked_at.is_some());
