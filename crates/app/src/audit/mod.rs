@@ -125,9 +125,8 @@ impl Audit {
             .ok_or_else(|| AuditError::Write("the event was not stored".to_owned()))
     }
 
-    /// Puts events in line for the writer now, in this order (ahead of any recorded later),
-    /// and returns what resolves once they are stored — so a caller can act meanwhile (hand
-    /// a task over) without an event about it being stored after a later one.
+    /// Puts events in line for the writer now, in this order (ahead of any recorded later,
+    /// and usually in one group commit), and returns what resolves once they are stored.
     pub fn submit(
         &self,
         events: Vec<NewEvent>,

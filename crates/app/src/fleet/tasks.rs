@@ -304,16 +304,12 @@ impl App {
             self.fleet_audits(events).await?;
             return Ok((view(&stored), true));
         };
-        // In line for the audit log before the agent has the task (so before anything it
-        // reports), stored while it starts.
+        // Stored before the agent has the task: the audit events' commit also makes the
+        // task's insert durable (it was written without waiting for the WAL flush).
         events.push(lease_event(org, r.agent, &r.agent_name, &stored));
-        let audited = self.audit.submit(events);
+        self.fleet_audits(events).await?;
         let agent = r.agent;
-        let handed = r.hand(stored.clone());
-        audited
-            .await
-            .map_err(|e| FleetError::Internal(e.to_string()))?;
-        if let Err(task) = handed {
+        if let Err(task) = r.hand(stored.clone()) {
             let queued = self.hand_back(agent, &task).await?;
             return Ok((view(queued.as_ref().unwrap_or(&task)), true));
         }

@@ -324,6 +324,12 @@ macro_rules! revoke {
 }
 pub(crate) use revoke;
 
+/// Task inserts, claims and moves on PostgreSQL are written through the relaxed writer
+/// (`synchronous_commit = off`): the service follows each with an audit event it waits for,
+/// a synchronous commit that flushes the WAL past them, before anyone is told (the person
+/// who queued it, the agent that claimed it or sent its result). A crash in between loses
+/// only a change nobody was told about (the agent sends its result again).
+///
 /// `$db`; `$begin` — the statement that starts a claim's transaction; `$claim` — the claim:
 /// `$1` organisation, `$2` agent id, `$3` the agent's labels (JSON), `$4` now, `$5` lease
 /// end, `$6` the kinds it runs (JSON array), returning the task's columns (`{columns}`).
@@ -562,7 +568,7 @@ macro_rules! fleet_repo {
                         query = $crate::sql::fleet::bind_event!(query, event);
                     }
                     query
-                        .fetch_optional(self.writer())
+                        .fetch_optional(self.relaxed_writer())
                         .await
                         .map_err($crate::StoreError::from_sqlx)?
                         .is_some()
@@ -754,7 +760,7 @@ macro_rules! fleet_repo {
                     .bind(&executors_json);
                 if $inline_events {
                     let row = $crate::sql::fleet::bind_event!(query, event)
-                        .fetch_optional(self.writer())
+                        .fetch_optional(self.relaxed_writer())
                         .await
                         .map_err($crate::StoreError::from_sqlx)?;
                     return row.map(TryInto::try_into).transpose();
@@ -839,7 +845,7 @@ macro_rules! fleet_repo {
                 }
                 if $inline_events {
                     let row = $crate::sql::fleet::bind_event!(query, m.event)
-                        .fetch_optional(self.writer())
+                        .fetch_optional(self.relaxed_writer())
                         .await
                         .map_err($crate::StoreError::from_sqlx)?;
                     return row.map(TryInto::try_into).transpose();
