@@ -278,12 +278,7 @@ impl PgDb {
                         record
                     })
                     .collect();
-                let sql = crate::sql::audit::insert_rows(linked.len());
-                let mut query = sqlx::query(&sql);
-                for r in &linked {
-                    query = crate::sql::audit::bind_link!(query, r);
-                }
-                match query
+                match insert_links(&linked)
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)
@@ -416,4 +411,36 @@ impl crate::Maintenance for PgDb {
         self.relaxed.close().await;
         self.pool.close().await;
     }
+}
+
+/// One statement inserting any number of audit links, the same statement whatever their
+/// number (arrays through `UNNEST`), so it is prepared once per connection instead of once
+/// per group size.
+fn insert_links(
+    links: &[crate::AuditRecord],
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let column = |f: fn(&crate::AuditRecord) -> Option<String>| -> Vec<Option<String>> {
+        links.iter().map(f).collect()
+    };
+    sqlx::query(
+        "INSERT INTO audit_events (id, org_id, seq, at, actor_kind, actor_id, kind, target, \
+         decision, details, prev_hash, hash) \
+         SELECT id, org_id, seq, at, actor_kind, actor_id, kind, target, decision, \
+         details::jsonb, prev_hash, hash FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], \
+         $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+         $10::text[], $11::bytea[], $12::bytea[]) AS l(id, org_id, seq, at, actor_kind, \
+         actor_id, kind, target, decision, details, prev_hash, hash)",
+    )
+    .bind(links.iter().map(|r| r.id.as_uuid()).collect::<Vec<_>>())
+    .bind(links.iter().map(|r| r.org_id.as_uuid()).collect::<Vec<_>>())
+    .bind(links.iter().map(|r| r.seq).collect::<Vec<_>>())
+    .bind(links.iter().map(|r| r.at).collect::<Vec<_>>())
+    .bind(column(|r| Some(r.actor_kind.clone())))
+    .bind(column(|r| r.actor_id.clone()))
+    .bind(column(|r| Some(r.kind.clone())))
+    .bind(column(|r| r.target.clone()))
+    .bind(column(|r| r.decision.clone()))
+    .bind(column(|r| Some(r.details.clone())))
+    .bind(links.iter().map(|r| r.prev_hash.clone()).collect::<Vec<_>>())
+    .bind(links.iter().map(|r| r.hash.clone()).collect::<Vec<_>>())
 }
