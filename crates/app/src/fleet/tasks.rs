@@ -323,8 +323,36 @@ impl App {
         agent: FleetAgentId,
         task: &TaskRecord,
     ) -> Result<Option<TaskRecord>, FleetError> {
-        let now = self.clock.now();
         let note = "The claim it was meant for had ended.".to_owned();
+        let queued = self
+            .end_lease(
+                task,
+                Some(agent),
+                TaskStatus::Queued,
+                note,
+                None,
+                self.clock.now(),
+            )
+            .await?;
+        if let Some(queued) = &queued {
+            self.fleet_waiters.wake_for(queued);
+        }
+        Ok(queued)
+    }
+
+    /// Ends a lease that did not end with a result: the task goes back to the queue (to run
+    /// from `run_after`) or is dead, with `note` in its history and the audit log (and as its
+    /// error when `error` is set). `None` if it was not leased by `agent`.
+    async fn end_lease(
+        &self,
+        task: &TaskRecord,
+        agent: Option<FleetAgentId>,
+        to: TaskStatus,
+        note: String,
+        error: Option<String>,
+        run_after: Timestamp,
+    ) -> Result<Option<TaskRecord>, FleetError> {
+        let now = self.clock.now();
         let moved = self
             .store
             .fleet
@@ -332,36 +360,40 @@ impl App {
                 org: task.org_id,
                 task: task.id,
                 from: &["leased"],
-                lease_agent: Some(agent),
-                to: TaskStatus::Queued.as_str(),
+                lease_agent: agent,
+                to: to.as_str(),
                 at: now,
                 result: None,
-                error: None,
-                run_after: Some(now),
+                error,
+                run_after: (to == TaskStatus::Queued).then_some(run_after),
                 event: self.task_event(
                     task.org_id,
                     task.id,
-                    (Some(TaskStatus::Leased), TaskStatus::Queued),
-                    Some(agent),
+                    (Some(TaskStatus::Leased), to),
+                    agent,
                     Some(note.clone()),
                     now,
                 ),
             })
             .await?;
-        if let Some(queued) = moved {
+        let Some(moved) = moved else { return Ok(None) };
+        if to == TaskStatus::Queued {
             self.fleet_waiters.may_be_queued();
-            self.fleet_audit(
-                task.org_id,
-                Actor::System,
-                "fleet.task.requeued",
-                &task.id.to_string(),
-                json!({"attempts": queued.attempts, "error": note}),
-            )
-            .await?;
-            self.fleet_waiters.wake_for(&queued);
-            return Ok(Some(queued));
         }
-        Ok(None)
+        let kind = if to == TaskStatus::Dead {
+            "dead"
+        } else {
+            "requeued"
+        };
+        self.fleet_audit(
+            task.org_id,
+            Actor::System,
+            &format!("fleet.task.{kind}"),
+            &task.id.to_string(),
+            json!({"attempts": moved.attempts, "error": note}),
+        )
+        .await?;
+        Ok(Some(moved))
     }
 
     /// Queues a task as people and programs do (the API and the console): through the
@@ -822,39 +854,19 @@ impl App {
                 "The agent's lease ran out (attempt {} of {}).",
                 task.attempts, task.max_attempts
             );
+            let run_after = now + Duration::milliseconds(base + jitter);
             let changed = self
-                .store
-                .fleet
-                .move_task(&TaskMove {
-                    org: task.org_id,
-                    task: task.id,
-                    from: &["leased"],
-                    lease_agent: task.lease_agent,
-                    to: to.as_str(),
-                    at: now,
-                    result: None,
-                    error: Some(error.clone()),
-                    run_after: (!dead).then(|| now + Duration::milliseconds(base + jitter)),
-                    event: self.task_event(
-                        task.org_id,
-                        task.id,
-                        (Some(TaskStatus::Leased), to),
-                        task.lease_agent,
-                        Some(error.clone()),
-                        now,
-                    ),
-                })
+                .end_lease(
+                    &task,
+                    task.lease_agent,
+                    to,
+                    error.clone(),
+                    Some(error),
+                    run_after,
+                )
                 .await?;
             if changed.is_some() {
                 moved += 1;
-                self.fleet_audit(
-                    task.org_id,
-                    Actor::System,
-                    &format!("fleet.task.{}", if dead { "dead" } else { "requeued" }),
-                    &task.id.to_string(),
-                    json!({"attempts": task.attempts, "error": error}),
-                )
-                .await?;
             }
         }
         Ok(moved)

@@ -441,6 +441,11 @@ fn insert_links(
     .bind(column(|r| r.target.clone()))
     .bind(column(|r| r.decision.clone()))
     .bind(column(|r| Some(r.details.clone())))
-    .bind(links.iter().map(|r| r.prev_hash.clone()).collect::<Vec<_>>())
+    .bind(
+        links
+            .iter()
+            .map(|r| r.prev_hash.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(links.iter().map(|r| r.hash.clone()).collect::<Vec<_>>())
 }
