@@ -426,7 +426,7 @@ fn insert_links(
         "INSERT INTO audit_events (id, org_id, seq, at, actor_kind, actor_id, kind, target, \
          decision, details, prev_hash, hash) \
          SELECT id, org_id, seq, at, actor_kind, actor_id, kind, target, decision, \
-         details::jsonb, prev_hash, hash FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], \
+         details, prev_hash, hash FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], \
          $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
          $10::text[], $11::bytea[], $12::bytea[]) AS l(id, org_id, seq, at, actor_kind, \
          actor_id, kind, target, decision, details, prev_hash, hash)",
