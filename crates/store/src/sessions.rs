@@ -30,7 +30,6 @@ pub struct Caller {
 #[async_trait::async_trait]
 pub trait SessionRepo: Send + Sync {
     async fn insert(&self, session: &SessionRecord) -> Result<(), StoreError>;
-    async fn get_by_token_hash(&self, hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
     /// Who holds the session with this token hash — the session, its user and its
     /// organisation with the user's role there — in one read.
     async fn caller(&self, hash: &[u8]) -> Result<Option<Caller>, StoreError>;

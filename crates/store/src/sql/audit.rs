@@ -126,20 +126,29 @@ macro_rules! append_in_transaction {
 }
 pub(crate) use append_in_transaction;
 
+/// The head of `$org`'s chain: from `$heads` (this transaction's own appends) or read in
+/// the open transaction `$tx`.
+macro_rules! chain_head {
+    ($tx:ident, $heads:ident, $org:expr) => {
+        match $heads.get(&$org) {
+            Some(head) => Some(head.clone()),
+            None => sqlx::query_as::<_, (i64, Vec<u8>)>($crate::sql::audit::HEAD)
+                .bind($org)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::StoreError::from_sqlx)?,
+        }
+    };
+}
+pub(crate) use chain_head;
+
 /// Links `$event` to its chain's head — from `$heads` (this transaction's own appends) or
 /// read in `$tx` — inserts it and records the new head. Evaluates to the stored record.
 macro_rules! append_link {
     ($tx:ident, $heads:ident, $event:expr, $genesis:expr, $hasher:expr) => {{
         let event = $event;
         let org = event.org_id.as_uuid();
-        let head = match $heads.get(&org) {
-            Some(head) => Some(head.clone()),
-            None => sqlx::query_as::<_, (i64, Vec<u8>)>($crate::sql::audit::HEAD)
-                .bind(org)
-                .fetch_optional(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::from_sqlx)?,
-        };
+        let head = $crate::sql::audit::chain_head!($tx, $heads, org);
         let record = $crate::sql::audit::link(event, head, $genesis, $hasher);
         $crate::sql::audit::bind_link!(sqlx::query($crate::sql::audit::INSERT), record)
             .execute(&mut *$tx)
@@ -161,14 +170,7 @@ macro_rules! append_batch_in_transaction {
         let mut stored = Vec::new();
         for event in $records {
             let org = event.org_id.as_uuid();
-            let head = match heads.get(&org) {
-                Some(head) => Some(head.clone()),
-                None => sqlx::query_as::<_, (i64, Vec<u8>)>($crate::sql::audit::HEAD)
-                    .bind(org)
-                    .fetch_optional(&mut *$tx)
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?,
-            };
+            let head = $crate::sql::audit::chain_head!($tx, heads, org);
             let record = $crate::sql::audit::link(event, head, $genesis, $hasher);
             heads.insert(org, (record.seq, record.hash.clone()));
             stored.push(record);

@@ -161,23 +161,6 @@ macro_rules! session_repo {
                 Ok(())
             }
 
-            async fn get_by_token_hash(
-                &self,
-                hash: &[u8],
-            ) -> Result<Option<$crate::sessions::SessionRecord>, $crate::StoreError> {
-                let sql = format!(
-                    "SELECT {} FROM sessions WHERE token_hash = $1",
-                    $crate::sql::sessions::COLUMNS
-                );
-                sqlx::query_as::<_, $crate::sql::sessions::SessionRow>(&sql)
-                    .bind(hash)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::StoreError::from_sqlx)?
-                    .map($crate::sessions::SessionRecord::try_from)
-                    .transpose()
-            }
-
             async fn caller(
                 &self,
                 hash: &[u8],
