@@ -33,6 +33,10 @@ use switchboard_llm::catalog::{Catalog, Model, Provider};
 use switchboard_llm::client::{Endpoint, Kind, Timeouts};
 use switchboard_store::testing::TestDb;
 
+/// The allocator the hub binary uses, so the hub in this process runs as it does in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     postgres: bool,
     seconds: u64,

@@ -19,6 +19,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: on a busy hub, glibc's allocator took about a fifth
+/// of the process's CPU (docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Switchboard: a self-hosted AI operations hub.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about, long_about = None, arg_required_else_help = true)]

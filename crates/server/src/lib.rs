@@ -81,19 +81,8 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
         .fallback(fallback)
         .with_state(state);
 
-    let mut routes = routes
-        .layer(DefaultBodyLimit::max(options.body_limit_bytes))
-        .layer(axum::middleware::from_fn(move |request, next| {
-            middleware::body_limit::limit(limits.clone(), request, next)
-        }))
-        .layer(TimeoutLayer::with_status_code(
-            http::StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout,
-        ))
-        .layer(CompressionLayer::new().compress_when(compression_predicate()));
-    for header in middleware::security_headers::layers(options.tls) {
-        routes = routes.layer(header);
-    }
+    // One stack, added with one `Router::layer`: every `Router::layer` call boxes the route
+    // again, and each boxed level was cloned on every request. Outermost first.
     routes.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(
@@ -107,7 +96,20 @@ pub fn router(app: Arc<App>, options: ServerOptions) -> Router {
             .layer(CatchPanicLayer::custom(|_panic| {
                 // A bare 500: `error_bodies` gives it the JSON body or the error page.
                 axum::response::IntoResponse::into_response(http::StatusCode::INTERNAL_SERVER_ERROR)
-            })),
+            }))
+            .layer(CompressionLayer::new().compress_when(compression_predicate()))
+            .layer(axum::middleware::map_response_with_state(
+                middleware::security_headers::headers(options.tls),
+                middleware::security_headers::add,
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                http::StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout,
+            ))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                middleware::body_limit::limit(limits.clone(), request, next)
+            }))
+            .layer(DefaultBodyLimit::max(options.body_limit_bytes)),
     )
 }
 
