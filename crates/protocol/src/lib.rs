@@ -1,14 +1,16 @@
 //! Wire types shared by the hub's agent protocol (`/api/v1/agent/...`) and
 //! `switchboard-agent`.
 //!
-//! Serde types only: this crate does no IO and depends on nothing else of ours, so the agent
+//! Serde types and pure checks only: this crate does no IO and depends on nothing else of ours, so the agent
 //! binary stays small.
 //!
 //! The conversation: `POST /api/v1/agent/register` (a registration token → the agent's id
 //! and secret), then, with the headers [`AGENT_ID_HEADER`] and [`AGENT_SECRET_HEADER`]:
 //! `POST /api/v1/agent/heartbeat`, `POST /api/v1/agent/claim` (long-poll, at most one task
 //! with a lease), `POST /api/v1/agent/tasks/{id}/lease` (extend), `…/events` (progress and
-//! log lines) and `…/result`.
+//! log lines) and `…/result`. [`payload`] holds the shape of each task type's payload.
+
+pub mod payload;
 
 use std::collections::BTreeMap;
 

@@ -13,38 +13,7 @@ use crate::config::ComposeConfig;
 
 const DOCKER: &[&str] = &["/usr/bin/docker", "/usr/local/bin/docker"];
 
-/// The `docker compose` arguments of an action.
-pub fn arguments(action: &str) -> Option<Vec<String>> {
-    let args: &[&str] = match action {
-        "up" => &["compose", "up", "-d"],
-        "pull" => &["compose", "pull"],
-        "ps" => &["compose", "ps"],
-        "restart" => &["compose", "restart"],
-        _ => return None,
-    };
-    Some(args.iter().map(|a| (*a).to_owned()).collect())
-}
-
-fn valid_stack(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-/// Reads a payload (no IO): the stack's directory name and the `docker compose` arguments.
-pub fn parse(payload: &Value) -> Result<(&str, Vec<String>), String> {
-    let stack = payload["stack"].as_str().unwrap_or_default();
-    if !valid_stack(stack) {
-        return Err(
-            "`stack` is a directory name: lower-case letters, digits, `-`, `_`.".to_owned(),
-        );
-    }
-    let action = payload["action"].as_str().unwrap_or_default();
-    let args = arguments(action).ok_or("`action` is one of up, pull, ps, restart.")?;
-    Ok((stack, args))
-}
+pub use switchboard_protocol::payload::{compose as parse, compose_arguments as arguments};
 
 pub fn run(config: &ComposeConfig, payload: &Value) -> Outcome {
     let (stack, args) = match parse(payload) {

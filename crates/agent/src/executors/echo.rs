@@ -5,20 +5,17 @@ use serde_json::{json, Value};
 use super::Outcome;
 
 pub fn run(payload: &Value) -> Outcome {
-    match payload.get("message") {
-        None => Outcome {
-            success: true,
-            output: json!({"message": ""}),
-            error: None,
-            log: vec![String::new()],
-        },
-        Some(Value::String(m)) if m.len() <= 10_000 => Outcome {
-            success: true,
-            output: json!({"message": m}),
-            error: None,
-            log: vec![m.clone()],
-        },
-        Some(_) => Outcome::failed("`message` must be text of at most 10,000 bytes."),
+    match switchboard_protocol::payload::echo_message(payload) {
+        Ok(m) => {
+            let m = m.unwrap_or_default();
+            Outcome {
+                success: true,
+                output: json!({"message": m}),
+                error: None,
+                log: vec![m.to_owned()],
+            }
+        }
+        Err(e) => Outcome::failed(e),
     }
 }
 

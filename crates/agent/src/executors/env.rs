@@ -10,12 +10,7 @@ use super::confine::confined;
 use super::Outcome;
 use crate::config::RootsConfig;
 
-fn valid_key(k: &str) -> bool {
-    let mut chars = k.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        && k.len() <= 128
-}
+pub use switchboard_protocol::payload::{env_update as update_request, EnvUpdate as Update};
 
 /// A dotenv file's keys and values (`KEY=value`, `export KEY="value"`; comments skipped).
 pub fn parse(text: &str) -> BTreeMap<String, String> {
@@ -32,8 +27,9 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
 }
 
 pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
-    let Some(raw) = payload["path"].as_str() else {
-        return Outcome::failed("`path` is the absolute path of a dotenv file.");
+    let raw = match switchboard_protocol::payload::env_path(payload) {
+        Ok(raw) => raw,
+        Err(e) => return Outcome::failed(e),
     };
     let real = match confined(&config.roots, raw, true) {
         Ok(real) => real,
@@ -66,45 +62,6 @@ pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
         error: None,
         log: vec![],
     }
-}
-
-/// An `env.update` as its payload asks for it.
-#[derive(Debug, PartialEq)]
-pub struct Update<'a> {
-    pub path: &'a str,
-    pub set: BTreeMap<String, String>,
-    pub unset: Vec<String>,
-}
-
-/// Reads an `env.update` payload (no IO): keys like `APP_PORT`, one-line values.
-pub fn update_request(payload: &Value) -> Result<Update<'_>, String> {
-    let path = payload["path"]
-        .as_str()
-        .ok_or("`path` is the absolute path of a dotenv file.")?;
-    let set: BTreeMap<String, String> = match &payload["set"] {
-        Value::Null => BTreeMap::new(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-            .collect::<Option<_>>()
-            .ok_or("`set` maps keys to text values.")?,
-        _ => return Err("`set` maps keys to text values.".to_owned()),
-    };
-    let unset: Vec<String> = payload["unset"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    if let Some(bad) = set.keys().chain(unset.iter()).find(|k| !valid_key(k)) {
-        return Err(format!(
-            "`{bad}` is not a key: upper-case letters, digits and `_`."
-        ));
-    }
-    if set.values().any(|v| v.contains('\n') || v.contains('\r')) {
-        return Err("Values are one line.".to_owned());
-    }
-    Ok(Update { path, set, unset })
 }
 
 pub fn update(config: &RootsConfig, payload: &Value) -> Outcome {

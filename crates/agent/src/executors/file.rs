@@ -10,12 +10,7 @@ use crate::config::RootsConfig;
 
 const DEFAULT_MAX: usize = 1024 * 1024;
 
-/// The path a payload names (not yet confined: see [`confined`]).
-pub fn path_of(payload: &Value) -> Result<&str, String> {
-    payload["path"]
-        .as_str()
-        .ok_or_else(|| "`path` is an absolute path.".to_owned())
-}
+pub use switchboard_protocol::payload::{file_path as path_of, file_write as write_request};
 
 pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
     let max = config.max_bytes.unwrap_or(DEFAULT_MAX);
@@ -43,25 +38,6 @@ pub fn read(config: &RootsConfig, payload: &Value) -> Outcome {
         },
         Err(e) => Outcome::failed(format!("`{}`: {e}", real.display())),
     }
-}
-
-/// What a `file.write` payload asks for (no IO): the path, at most `max` bytes of text and
-/// an octal mode up to `0777` (default `0644`).
-pub fn write_request(payload: &Value, max: usize) -> Result<(&str, &str, u32), String> {
-    let content = payload["content"]
-        .as_str()
-        .ok_or("`content` is the text to write.")?;
-    if content.len() > max {
-        return Err(format!("`content` is larger than {max} bytes."));
-    }
-    let mode = match payload["mode"].as_str() {
-        None => 0o644,
-        Some(m) => match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
-            Ok(mode) if mode <= 0o777 => mode,
-            _ => return Err("`mode` is octal, like \"0640\".".to_owned()),
-        },
-    };
-    Ok((path_of(payload)?, content, mode))
 }
 
 pub fn write(config: &RootsConfig, payload: &Value) -> Outcome {

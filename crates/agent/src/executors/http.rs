@@ -1,32 +1,13 @@
 //! `http.check`: `{"url","expect_status"?: 200,"timeout_secs"?: 10}` — a GET that succeeds
 //! when the status is the one expected.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use super::Outcome;
 
-/// A check as its payload asks for it.
-#[derive(Debug, PartialEq)]
-pub struct Check<'a> {
-    pub url: &'a str,
-    pub expected: u64,
-    pub timeout: Duration,
-}
-
-/// Reads a payload (no IO): an http(s) URL, the status expected, a timeout of 1–60 s.
-pub fn parse(payload: &Value) -> Result<Check<'_>, String> {
-    let url = payload["url"]
-        .as_str()
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-        .ok_or("`url` is an http:// or https:// URL.")?;
-    Ok(Check {
-        url,
-        expected: payload["expect_status"].as_u64().unwrap_or(200),
-        timeout: Duration::from_secs(payload["timeout_secs"].as_u64().unwrap_or(10).clamp(1, 60)),
-    })
-}
+pub use switchboard_protocol::payload::{http_check as parse, HttpCheck as Check};
 
 pub fn check(payload: &Value) -> Outcome {
     let Check {

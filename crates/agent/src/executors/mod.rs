@@ -61,13 +61,7 @@ pub fn run(config: &Config, kind: &str, payload: &Value) -> Outcome {
     }
 }
 
-/// A composite's steps (no IO): 1–20 `{type, payload}`.
-pub fn steps(payload: &Value) -> Result<&Vec<Value>, String> {
-    payload["steps"]
-        .as_array()
-        .filter(|s| !s.is_empty() && s.len() <= 20)
-        .ok_or_else(|| "`steps` is a list of 1–20 `{type, payload}`.".to_owned())
-}
+pub use switchboard_protocol::payload::steps;
 
 /// `composite`: `{"steps":[{"type","payload"}]}` run in order, stopping at the first failure;
 /// the output lists each step's result. Steps may not nest composites.

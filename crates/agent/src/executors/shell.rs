@@ -18,22 +18,7 @@ pub fn check<'a>(
     allowed: &'a [Allowed],
     payload: &Value,
 ) -> Result<(&'a Allowed, Vec<String>), String> {
-    let command = payload["command"]
-        .as_str()
-        .ok_or("`command` is the absolute path of an allowed executable.")?;
-    if !command.starts_with('/') {
-        return Err(format!(
-            "`{command}` is not an absolute path; only allowlisted absolute paths run."
-        ));
-    }
-    let args: Vec<String> = match &payload["args"] {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items
-            .iter()
-            .map(|a| a.as_str().map(str::to_owned).ok_or("`args` are strings."))
-            .collect::<Result<_, _>>()?,
-        _ => return Err("`args` is a list of strings.".to_owned()),
-    };
+    let (command, args) = switchboard_protocol::payload::shell_command(payload)?;
     let entry = allowed
         .iter()
         .find(|a| a.path == command)

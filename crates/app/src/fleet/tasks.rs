@@ -171,6 +171,17 @@ pub fn tier_of_call(arguments: &Value) -> Tier {
     task_tier(kind).unwrap_or(Tier::T2)
 }
 
+/// The `fleet.run` check before any approval: the payload in the shape its type's executor
+/// reads (`switchboard_protocol::payload`). Unknown types are left to the schema's list.
+pub fn payload_problems(arguments: &Value) -> Vec<String> {
+    let kind = arguments["type"].as_str().unwrap_or_default();
+    // A missing payload reads as an empty one: every field absent.
+    match switchboard_protocol::payload::check(kind, &arguments["payload"]) {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![format!("`payload`: {e}")],
+    }
+}
+
 fn agent_actor(agent: FleetAgentId) -> Actor {
     Actor::Agent(format!("fleet-agent:{agent}"))
 }
@@ -456,7 +467,7 @@ impl App {
     }
 
     /// A task's type, payload and target checked for the organisation: the payload as stored
-    /// (a JSON object, at most 64 KB) and the target (an agent of its own that is not
+    /// (a JSON object in its type's shape, at most 64 KB) and the target (an agent of its own that is not
     /// revoked, or a label selector).
     pub(super) async fn checked_task_spec(
         &self,
@@ -480,6 +491,8 @@ impl App {
             Value::Object(_) => payload.clone(),
             _ => return Err(invalid("payload", "`payload` is a JSON object.")),
         };
+        // The shape the agent's executor reads (what it may do is the agent's own config).
+        switchboard_protocol::payload::check(kind, &payload).map_err(|e| invalid("payload", e))?;
         let payload = payload.to_string();
         if payload.len() > MAX_PAYLOAD {
             return Err(invalid("payload", "`payload` may be at most 64 KB."));

@@ -37,6 +37,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: search,
         },
         ToolDef {
@@ -49,6 +50,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: list,
         },
         ToolDef {
@@ -59,6 +61,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: read,
         },
         ToolDef {
@@ -76,6 +79,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: create,
         },
         ToolDef {
@@ -86,6 +90,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: tag,
         },
         ToolDef {
@@ -96,6 +101,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T4,
             tier_for: None,
+            check: None,
             run: delete,
         },
     ]

@@ -35,6 +35,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: agents,
         },
         ToolDef {
@@ -45,6 +46,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: task_status,
         },
         ToolDef {
@@ -74,6 +76,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: Some(crate::fleet::tier_of_call),
+            check: Some(crate::fleet::payload_problems),
             run: run_task,
         },
     ]

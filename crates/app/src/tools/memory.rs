@@ -30,6 +30,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: remember,
         },
         ToolDef {
@@ -46,6 +47,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: recall,
         },
         ToolDef {
@@ -58,6 +60,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T4,
             tier_for: None,
+            check: None,
             run: forget,
         },
     ]

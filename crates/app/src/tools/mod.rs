@@ -47,6 +47,9 @@ pub struct ToolDef {
     /// For a tool whose risk depends on what it is asked (`fleet.run`: by task type), the
     /// tier of a call; the call's tier is never below `tier`.
     pub tier_for: Option<fn(&Value) -> Tier>,
+    /// Problems with a call's arguments that the schema cannot express, found without IO,
+    /// before any approval is asked for (`fleet.run`: the payload's shape for its type).
+    pub check: Option<fn(&Value) -> Vec<String>>,
     pub run: Handler,
 }
 
@@ -367,7 +370,10 @@ impl App {
                 return Ok(Called::Denied(reason));
             }
         };
-        let problems = schema::validate(&tool.input_schema, &arguments);
+        let mut problems = schema::validate(&tool.input_schema, &arguments);
+        if let (true, Some(check)) = (problems.is_empty(), tool.check) {
+            problems = check(&arguments);
+        }
         if !problems.is_empty() {
             record(audit(
                 "invalid_arguments",

@@ -35,6 +35,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: audit_search,
         },
         ToolDef {
@@ -53,6 +54,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: usage_summary,
         },
         ToolDef {
@@ -70,6 +72,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: approvals_list,
         },
         ToolDef {
@@ -79,6 +82,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: org_members,
         },
     ]

@@ -101,6 +101,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: if ticket { list::<true> } else { list::<false> },
         });
         tools.push(ToolDef {
@@ -113,6 +114,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: if ticket { get::<true> } else { get::<false> },
         });
         tools.push(ToolDef {
@@ -130,6 +132,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: if ticket {
                 create::<true>
             } else {
@@ -150,6 +153,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: if ticket {
                 comment::<true>
             } else {
@@ -166,6 +170,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: if ticket { set_status::<true> } else { set_status::<false> },
         });
         tools.push(ToolDef {
@@ -178,6 +183,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T4,
             tier_for: None,
+            check: None,
             run: if ticket {
                 delete::<true>
             } else {
@@ -193,6 +199,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
         min_role: Role::Viewer,
         tier: Tier::T1,
         tier_for: None,
+        check: None,
         run: dashboard,
     });
     tools
@@ -304,6 +311,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: list_projects,
         },
         ToolDef {
@@ -315,6 +323,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Viewer,
             tier: Tier::T1,
             tier_for: None,
+            check: None,
             run: get_project,
         },
         ToolDef {
@@ -331,6 +340,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: create_project,
         },
         ToolDef {
@@ -347,6 +357,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: add_milestone,
         },
         ToolDef {
@@ -367,6 +378,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Member,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: update_milestone,
         },
         ToolDef {
@@ -381,6 +393,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T2,
             tier_for: None,
+            check: None,
             run: set_project_status,
         },
         ToolDef {
@@ -391,6 +404,7 @@ fn project_tools() -> Vec<ToolDef> {
             min_role: Role::Admin,
             tier: Tier::T4,
             tier_for: None,
+            check: None,
             run: delete_project,
         },
     ]

@@ -280,6 +280,21 @@ server_tests! {
         let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
             Some(json!({"type": "shell", "payload": {"command": "/bin/true"}, "target": {"agent_id": other_id}}))).await;
         assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("target")), "{answer}");
+        // So is its payload's shape (what it may run is the agent's own allowlist).
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "shell", "payload": {"path": "/bin/sleep"}, "target": {"labels": {"role": "web"}}}))).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("payload")), "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("`command`"), "{answer}");
+        let steps = json!({"steps": [{"type": "echo"}, {"type": "compose", "payload": {"stack": "../etc", "action": "up"}}]});
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "composite", "payload": steps, "target": {"labels": {}}}))).await;
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some("payload")), "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("Step 2 (compose)"), "{answer}");
+        // Through the tool itself (as the assistant calls it): the tool's invalid arguments.
+        let (status, answer) = server.send(&member, Method::POST, "/api/v1/tools/fleet.run/invoke",
+            Some(json!({"arguments": {"type": "file.write", "payload": {"path": "/srv/a"}, "target": {"labels": {}}}}))).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_arguments")), "{answer}");
+        assert!(answer.to_string().contains("`content`"), "{answer}");
         let (_, pending) = server.send(&member, Method::GET, "/api/v1/approvals?status=pending", None).await;
         assert_eq!(pending.as_array().map(Vec::len), Some(0), "no approval asked for a bad task: {pending}");
         let (status, _) = server.send(&viewer, Method::POST, "/api/v1/fleet/tasks",

@@ -39,6 +39,7 @@ fn tool(name: &'static str, tier: Tier, run: switchboard_app::tools::Handler) ->
         min_role: Role::Viewer,
         tier,
         tier_for: None,
+        check: None,
         run,
     }
 }
