@@ -178,7 +178,8 @@ pub fn payload_problems(arguments: &Value) -> Vec<String> {
     // A missing payload reads as an empty one: every field absent.
     match switchboard_protocol::payload::check(kind, &arguments["payload"]) {
         Ok(()) => Vec::new(),
-        Err(e) => vec![format!("`payload`: {e}")],
+        // The tool's answer lists problems as clauses (it ends the list with its own stop).
+        Err(e) => vec![format!("`payload`: {}", e.trim_end_matches('.'))],
     }
 }
 

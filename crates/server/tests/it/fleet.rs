@@ -295,6 +295,7 @@ server_tests! {
             Some(json!({"arguments": {"type": "file.write", "payload": {"path": "/srv/a"}, "target": {"labels": {}}}}))).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_arguments")), "{answer}");
         assert!(answer.to_string().contains("`content`"), "{answer}");
+        assert!(!answer["error"]["message"].as_str().unwrap_or_default().contains(".."), "{answer}");
         let (_, pending) = server.send(&member, Method::GET, "/api/v1/approvals?status=pending", None).await;
         assert_eq!(pending.as_array().map(Vec::len), Some(0), "no approval asked for a bad task: {pending}");
         let (status, _) = server.send(&viewer, Method::POST, "/api/v1/fleet/tasks",
