@@ -468,8 +468,9 @@ impl App {
     }
 
     /// A task's type, payload and target checked for the organisation: the payload as stored
-    /// (a JSON object in its type's shape, at most 64 KB) and the target (an agent of its own that is not
-    /// revoked, or a label selector).
+    /// (a JSON object in its type's shape, at most 64 KB) and the target (an agent of its own
+    /// that is not revoked, or a label selector). The `fleet.run` tool runs the same shape
+    /// check (`payload_problems`) for calls that do not come through here first.
     pub(super) async fn checked_task_spec(
         &self,
         org: OrgId,
