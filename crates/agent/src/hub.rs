@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use switchboard_protocol::{
-    ClaimRequest, ClaimResponse, Heartbeat, LeasedTask, RegisterRequest, Registered, TaskEvents,
-    TaskResult, AGENT_ID_HEADER, AGENT_SECRET_HEADER,
+    ClaimRequest, ClaimResponse, Heartbeat, LeasedTask, RegisterRequest, Registered,
+    ResultResponse, TaskEvents, TaskResult, AGENT_ID_HEADER, AGENT_SECRET_HEADER,
 };
 
 use crate::state::State;
@@ -126,8 +126,12 @@ impl Hub {
             .map(|_| ())
     }
 
-    pub fn result(&self, task: &str, result: &TaskResult) -> Result<(), HubError> {
-        self.post::<_, serde_json::Value>(&format!("/api/v1/agent/tasks/{task}/result"), result)
-            .map(|_| ())
+    /// Sends a result; with `result.next`, the next task leased to this agent (if one came
+    /// within the wait).
+    pub fn result(&self, task: &str, result: &TaskResult) -> Result<Option<LeasedTask>, HubError> {
+        Ok(self
+            .post::<_, ResultResponse>(&format!("/api/v1/agent/tasks/{task}/result"), result)?
+            .and_then(|r| r.next)
+            .and_then(|n| n.task))
     }
 }

@@ -1,5 +1,6 @@
 //! The agent's loop: heartbeats (every 15 s, on their own thread), long-polled claims, the
-//! task run with its lease extended every 10 s (or a third of a shorter lease), the result delivered — or kept in the outbox
+//! task run with its lease extended every 10 s (or a third of a shorter lease), the result
+//! delivered with the next claim riding on it (one round trip per task) — or kept in the outbox
 //! and delivered when the hub is back. Unreachable hub: jittered exponential backoff (1 s …
 //! 60 s); after five failures in a row the circuit opens for a minute. SIGTERM/SIGINT: the
 //! running task finishes and its result is sent (or kept) before the agent exits.
@@ -78,9 +79,11 @@ fn pause(d: Duration, stop: &AtomicBool) {
 }
 
 fn deliver_outbox(hub: &Hub, outbox: &Outbox) -> Result<(), HubError> {
-    for (task, result) in outbox.pending() {
+    for (task, mut result) in outbox.pending() {
+        // A kept result never claims: its answer would come before the loop can run a task.
+        result.next = None;
         match hub.result(&task, &result) {
-            Ok(()) => {
+            Ok(_) => {
                 log(&format!("delivered the kept result of task {task}"));
                 outbox.delivered(&task);
             }
@@ -147,6 +150,7 @@ fn execute(hub: &Hub, config: &Config, task: &LeasedTask) -> TaskResult {
         output: outcome.output,
         error: outcome.error,
         log: log_lines,
+        next: None,
     }
 }
 
@@ -187,43 +191,59 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
         state.organization,
         executors.join(", ")
     ));
-    while !stop.load(Ordering::SeqCst) {
-        if let Err(e) = deliver_outbox(&hub, &outbox) {
-            log(&format!("{e}"));
-            pause(backoff.delay(), &stop);
-            continue;
-        }
-        let claimed = hub.claim(&ClaimRequest {
-            wait_secs: CLAIM_WAIT_SECS,
-            executors: executors.clone(),
-        });
-        let task = match claimed {
-            Ok(Some(task)) => task,
-            Ok(None) => {
-                backoff.reset();
-                continue;
-            }
-            Err(HubError::Refused(401, why)) => {
-                return Err(format!("the hub does not accept this agent: {why}"))
-            }
-            Err(e) => {
-                log(&format!("{e}"));
-                pause(backoff.delay(), &stop);
-                continue;
+    // The task the hub leased to this agent in its answer to the last result.
+    let mut next: Option<LeasedTask> = None;
+    // A task already leased is run even when asked to stop (as one claimed just before).
+    while next.is_some() || !stop.load(Ordering::SeqCst) {
+        let task = match next.take() {
+            Some(task) => task,
+            None => {
+                if let Err(e) = deliver_outbox(&hub, &outbox) {
+                    log(&format!("{e}"));
+                    pause(backoff.delay(), &stop);
+                    continue;
+                }
+                let claimed = hub.claim(&ClaimRequest {
+                    wait_secs: CLAIM_WAIT_SECS,
+                    executors: executors.clone(),
+                });
+                match claimed {
+                    Ok(Some(task)) => task,
+                    Ok(None) => {
+                        backoff.reset();
+                        continue;
+                    }
+                    Err(HubError::Refused(401, why)) => {
+                        return Err(format!("the hub does not accept this agent: {why}"))
+                    }
+                    Err(e) => {
+                        log(&format!("{e}"));
+                        pause(backoff.delay(), &stop);
+                        continue;
+                    }
+                }
             }
         };
         backoff.reset();
-        let result = execute(&hub, &config, &task);
+        let mut result = execute(&hub, &config, &task);
+        // The next claim rides on the result, unless the agent is stopping.
+        result.next = (!stop.load(Ordering::SeqCst)).then(|| ClaimRequest {
+            wait_secs: CLAIM_WAIT_SECS,
+            executors: executors.clone(),
+        });
         match hub.result(&task.id, &result) {
-            Ok(()) => log(&format!(
-                "task {} {}",
-                task.id,
-                if result.success {
-                    "succeeded"
-                } else {
-                    "failed"
-                }
-            )),
+            Ok(leased) => {
+                log(&format!(
+                    "task {} {}",
+                    task.id,
+                    if result.success {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                ));
+                next = leased;
+            }
             Err(HubError::Refused(status, why)) => log(&format!(
                 "the hub refused the result of task {} ({status}: {why})",
                 task.id
@@ -233,6 +253,7 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
                     "keeping the result of task {} until the hub is back: {e}",
                     task.id
                 ));
+                result.next = None;
                 if let Err(e) = outbox.keep(&task.id, &result) {
                     log(&format!("could not keep the result: {e}"));
                 }

@@ -147,6 +147,7 @@ mod tests {
             output: serde_json::json!({"x": 1}),
             error: None,
             log: vec![],
+            next: None,
         };
         outbox.keep("t1", &result).unwrap();
         assert_eq!(outbox.pending(), vec![("t1".to_owned(), result)]);

@@ -1,17 +1,22 @@
 //! `switchboard-bench queue`: the fleet task queue end to end over HTTP on loopback —
 //! enqueue (`POST /api/v1/fleet/tasks`, through the governed `fleet.run` tool) → claim
 //! (`POST /api/v1/agent/claim` by one of 100 simulated agents, each with its own credentials)
-//! → complete (`POST /api/v1/agent/tasks/{id}/result`), all three running at once.
+//! → complete (`POST /api/v1/agent/tasks/{id}/result`), all three running at once. As
+//! `switchboard-agent` does, a result carries the agent's next claim (`--chained no`: a claim
+//! of its own after every result).
 //!
-//! Every task is three HTTP round trips and three database transactions (queued, leased,
-//! succeeded; each with its history event and audit event). The baseline, measured in the same
-//! run by the same clients, is three round trips per task to `GET /healthz` (HTTP, routing and
-//! the middleware stack without any work): the ratio says how much of the queue's time is the
-//! queue itself.
+//! Every task is two HTTP round trips (three unchained) and three database transactions
+//! (queued, leased, succeeded; each with its history event and audit event). The baseline,
+//! measured in the same run by the same clients, is as many round trips per task to `GET
+//! /healthz` (HTTP, routing and the middleware stack without any work): the ratio says how much
+//! of the queue's time is the queue itself.
+//!
+//! An agent claims only while some task is not yet promised to another agent's claim, so the
+//! run ends with the last result and not with claims waiting for tasks that will not come.
 //!
 //! Usage: `switchboard-bench queue [--database sqlite|postgres] [--tasks N] [--agents N]
-//! [--producers N (32)] [--phased yes]` (`--phased yes`: queue every task first, then drain the
-//! queue — the enqueue rate and the claim-and-complete rate on their own).
+//! [--producers N (32)] [--phased yes] [--chained no]` (`--phased yes`: queue every task first,
+//! then drain the queue — the enqueue rate and the claim-and-complete rate on their own).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use switchboard_protocol::{
-    AgentIdentity, ClaimRequest, ClaimResponse, RegisterRequest, Registered, TaskResult,
-    AGENT_ID_HEADER, AGENT_SECRET_HEADER,
+    AgentIdentity, ClaimRequest, ClaimResponse, LeasedTask, RegisterRequest, Registered,
+    ResultResponse, TaskResult, AGENT_ID_HEADER, AGENT_SECRET_HEADER,
 };
 
 use crate::{boot, percentile, sorted, Booted};
@@ -32,6 +37,8 @@ pub(crate) struct QueueOptions {
     pub producers: usize,
     /// Queue every task first, then let the agents drain the queue (two rates instead of one).
     pub phased: bool,
+    /// Results carry the next claim (as `switchboard-agent` sends them).
+    pub chained: bool,
 }
 
 impl QueueOptions {
@@ -45,6 +52,7 @@ impl QueueOptions {
             // tasks then wait in the queue instead of going straight to a waiting claim).
             producers: 32,
             phased: false,
+            chained: true,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -62,6 +70,7 @@ impl QueueOptions {
                 "--agents" => options.agents = number()? as usize,
                 "--producers" => options.producers = number()? as usize,
                 "--phased" => options.phased = value == "yes",
+                "--chained" => options.chained = value != "no",
                 other => return Err(format!("unknown flag {other}")),
             }
         }
@@ -142,15 +151,33 @@ struct Latencies {
     enqueue: Vec<f64>,
     claim: Vec<f64>,
     complete: Vec<f64>,
+    /// Results that carried the next claim: recorded, then the next task leased.
+    complete_and_claim: Vec<f64>,
+}
+
+/// Takes one from `left` if anything is left.
+fn take_one(left: &AtomicU64) -> bool {
+    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
     let b = boot(options.postgres).await?;
     b.app.start_fleet();
     println!(
-        "switchboard-bench queue — {}, {} agents over HTTP on loopback, {} producers, {} tasks\n",
-        b.backend, options.agents, options.producers, options.tasks
+        "switchboard-bench queue — {}, {} agents over HTTP on loopback, {} producers, {} tasks, \
+         {}\n",
+        b.backend,
+        options.agents,
+        options.producers,
+        options.tasks,
+        if options.chained {
+            "results carrying the next claim"
+        } else {
+            "a claim of its own after each result"
+        }
     );
+    let round_trips = if options.chained { 2 } else { 3 };
 
     // A registration token for every simulated agent, and the agents.
     let token: Value = b
@@ -177,11 +204,14 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
     // Baseline: the same number of round trips per task to an endpoint that does nothing.
     let clients = options.agents + options.producers;
     baseline(&b, clients, 2_000).await?; // warm-up
-    let floor = baseline(&b, clients, options.tasks * 3).await?;
+    let floor = baseline(&b, clients, options.tasks * round_trips).await?;
 
     let b = Arc::new(b);
     let completed = Arc::new(AtomicU64::new(0));
     let to_enqueue = Arc::new(AtomicU64::new(options.tasks));
+    // Tasks no claim has been promised yet: a claim takes one first (and gives it back when it
+    // comes back empty).
+    let unpromised = Arc::new(AtomicU64::new(options.tasks));
     let started = Instant::now();
     // When the last task completed (the agents' last, empty claims are not counted).
     let finished = Arc::new(std::sync::OnceLock::<Duration>::new());
@@ -235,11 +265,13 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
     let drain_started = Instant::now();
     let mut workers = Vec::new();
     for agent in agents {
-        let (b, completed, total, finished) = (
+        let (b, completed, unpromised, total, finished, chained) = (
             b.clone(),
             completed.clone(),
+            unpromised.clone(),
             options.tasks,
             finished.clone(),
+            options.chained,
         );
         #[allow(
             clippy::disallowed_methods,
@@ -251,29 +283,44 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
                 wait_secs: 1,
                 executors: vec!["echo".to_owned()],
             };
-            while completed.load(Ordering::Relaxed) < total {
+            let mut next: Option<LeasedTask> = None;
+            loop {
+                let task = match next.take() {
+                    Some(task) => task,
+                    // Every task left is promised to a claim already: this agent is done.
+                    None if !take_one(&unpromised) => break,
+                    None => {
+                        let at = Instant::now();
+                        let response = b
+                            .client
+                            .post(format!("{}/api/v1/agent/claim", b.hub))
+                            .header(AGENT_ID_HEADER, &agent.id)
+                            .header(AGENT_SECRET_HEADER, &agent.secret)
+                            .json(&claim)
+                            .send()
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if !response.status().is_success() {
+                            return Err(format!("claim: {}", response.status()));
+                        }
+                        let claimed: ClaimResponse =
+                            response.json().await.map_err(|e| e.to_string())?;
+                        let Some(task) = claimed.task else {
+                            unpromised.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        };
+                        latencies.claim.push(ms(at));
+                        task
+                    }
+                };
                 let at = Instant::now();
-                let response = b
-                    .client
-                    .post(format!("{}/api/v1/agent/claim", b.hub))
-                    .header(AGENT_ID_HEADER, &agent.id)
-                    .header(AGENT_SECRET_HEADER, &agent.secret)
-                    .json(&claim)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !response.status().is_success() {
-                    return Err(format!("claim: {}", response.status()));
-                }
-                let claimed: ClaimResponse = response.json().await.map_err(|e| e.to_string())?;
-                let Some(task) = claimed.task else { continue };
-                latencies.claim.push(ms(at));
-                let at = Instant::now();
+                let chain = chained && take_one(&unpromised);
                 let result = TaskResult {
                     success: true,
                     output: task.payload.clone(),
                     error: None,
                     log: vec![],
+                    next: chain.then(|| claim.clone()),
                 };
                 let response = b
                     .client
@@ -287,8 +334,21 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
                 if !response.status().is_success() {
                     return Err(format!("result: {}", response.status()));
                 }
-                response.bytes().await.map_err(|e| e.to_string())?;
-                latencies.complete.push(ms(at));
+                if chain {
+                    let answer: ResultResponse =
+                        response.json().await.map_err(|e| e.to_string())?;
+                    if answer.status != "succeeded" {
+                        return Err(format!("result: task {} is {}", answer.id, answer.status));
+                    }
+                    next = answer.next.and_then(|n| n.task);
+                    if next.is_none() {
+                        unpromised.fetch_add(1, Ordering::Relaxed);
+                    }
+                    latencies.complete_and_claim.push(ms(at));
+                } else {
+                    response.bytes().await.map_err(|e| e.to_string())?;
+                    latencies.complete.push(ms(at));
+                }
                 if completed.fetch_add(1, Ordering::Relaxed) + 1 == total {
                     finished.set(started.elapsed()).ok();
                 }
@@ -308,6 +368,7 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
         let l = w.await.map_err(|e| e.to_string())??;
         all.claim.extend(l.claim);
         all.complete.extend(l.complete);
+        all.complete_and_claim.extend(l.complete_and_claim);
     }
     let elapsed = finished
         .get()
@@ -340,9 +401,10 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
         );
     }
     let rate = done as f64 / elapsed;
-    let floor_tasks = floor / 3.0;
+    let floor_tasks = floor / round_trips as f64;
     println!(
-        "baseline: {floor:.0} round trips/s to /healthz = {floor_tasks:.0} tasks/s at 3 round trips per task"
+        "baseline: {floor:.0} round trips/s to /healthz = {floor_tasks:.0} tasks/s at \
+         {round_trips} round trips per task"
     );
     println!(
         "queue:    {done} tasks enqueued, claimed and completed in {elapsed:.2} s = {rate:.0} tasks/s \
@@ -353,7 +415,11 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
         ("enqueue ", all.enqueue),
         ("claim   ", all.claim),
         ("complete", all.complete),
+        ("complete + next claim", all.complete_and_claim),
     ] {
+        if values.is_empty() {
+            continue;
+        }
         let v = sorted(values);
         println!(
             "  {label} p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} calls)",

@@ -8,7 +8,9 @@
 //! and secret), then, with the headers [`AGENT_ID_HEADER`] and [`AGENT_SECRET_HEADER`]:
 //! `POST /api/v1/agent/heartbeat`, `POST /api/v1/agent/claim` (long-poll, at most one task
 //! with a lease), `POST /api/v1/agent/tasks/{id}/lease` (extend), `…/events` (progress and
-//! log lines) and `…/result`. [`payload`] holds the shape of each task type's payload.
+//! log lines) and `…/result`. A result may carry the agent's next claim ([`TaskResult::next`]):
+//! the hub records the result first, then waits for the next task as a claim would, and answers
+//! both in one round trip. [`payload`] holds the shape of each task type's payload.
 
 pub mod payload;
 
@@ -121,6 +123,23 @@ pub struct TaskResult {
     /// The last lines of its log (truncated by the agent).
     #[serde(default)]
     pub log: Vec<String>,
+    /// Claim the next task in the same request, once the result is recorded. The answer then
+    /// carries `next` (a [`ClaimResponse`]); without it the answer has no `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<ClaimRequest>,
+}
+
+/// The answer to a result: the task as it now stands (`task`'s fields, flattened) and, when
+/// the result asked for it, the next claim's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultResponse {
+    /// The task's id and its status now.
+    pub id: String,
+    pub status: String,
+    /// Present when the result carried `next`: a task leased to the agent, or none within the
+    /// wait (then claim as usual).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<ClaimResponse>,
 }
 
 #[cfg(test)]
@@ -148,5 +167,33 @@ mod tests {
         assert_eq!(back, task);
         let result: TaskResult = serde_json::from_str(r#"{"success":true}"#).unwrap();
         assert!(result.success && result.log.is_empty() && result.error.is_none());
+        assert!(result.next.is_none());
+    }
+
+    #[test]
+    fn a_result_asks_for_the_next_task_only_when_told() {
+        let mut result = TaskResult {
+            success: true,
+            output: serde_json::Value::Null,
+            error: None,
+            log: vec![],
+            next: None,
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert!(json.get("next").is_none(), "{json}");
+        result.next = Some(ClaimRequest {
+            wait_secs: 5,
+            executors: vec!["echo".into()],
+        });
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["next"]["wait_secs"], 5);
+        let answer: ResultResponse = serde_json::from_str(
+            r#"{"id":"t","status":"succeeded","attempts":1,"next":{"task":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.next, Some(ClaimResponse { task: None }));
+        let answer: ResultResponse =
+            serde_json::from_str(r#"{"id":"t","status":"succeeded"}"#).unwrap();
+        assert_eq!(answer.next, None);
     }
 }

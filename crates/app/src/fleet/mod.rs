@@ -11,8 +11,8 @@ pub use enrol::{AgentView, NewToken, TokenView, DEFAULT_OFFLINE_AFTER_SECS};
 /// A server agent as the store keeps it (what an authenticated agent request carries).
 pub use switchboard_store::FleetAgentRecord as FleetAgent;
 pub use tasks::{
-    payload_problems, tier_of_call, NewTask, QueueError, Target, TaskDetail, TaskEventView,
-    TaskView, CLAIM_WAIT_CAP_SECS, LEASE_SECS,
+    payload_problems, tier_of_call, FinishedTask, NewTask, QueueError, Target, TaskDetail,
+    TaskEventView, TaskView, CLAIM_WAIT_CAP_SECS, LEASE_SECS,
 };
 pub use templates::{NewTemplate, TemplateView};
 pub use wake::{ClaimWaiters, Registration};

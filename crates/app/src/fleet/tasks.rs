@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchboard_domain::fleet::{parse_labels, retry_delay_secs, task_tier, Labels, TaskStatus};
 use switchboard_domain::{FleetAgentId, OrgId, Role, TaskEventId, TaskId, Tier, Timestamp};
-use switchboard_protocol::{LeasedTask, TaskEvents, TaskResult, MAX_CLAIM_WAIT_SECS};
+use switchboard_protocol::{
+    ClaimResponse, LeasedTask, TaskEvents, TaskResult, MAX_CLAIM_WAIT_SECS,
+};
 use switchboard_store::{FleetAgentRecord, TaskEventRecord, TaskMove, TaskRecord};
 
 use super::enrol::revoked;
@@ -67,6 +69,16 @@ pub enum QueueError {
     Task(#[from] FleetError),
     #[error(transparent)]
     Tool(#[from] ToolError),
+}
+
+/// The answer to an agent's result: the task now and, when the result asked for it, the next
+/// claim's answer (`switchboard_protocol::ResultResponse` reads it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FinishedTask {
+    #[serde(flatten)]
+    pub task: TaskView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<ClaimResponse>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -778,8 +790,38 @@ impl App {
     }
 
     /// The agent's result: the task succeeded or failed (once; a late result for a task
-    /// handed on or cancelled is refused with `Conflict`).
+    /// handed on or cancelled is refused with `Conflict`). With `next`, the agent's next claim
+    /// follows once the result is recorded, saving it a round trip.
     pub async fn finish_task(
+        &self,
+        agent: &FleetAgentRecord,
+        id: &str,
+        mut result: TaskResult,
+    ) -> Result<FinishedTask, FleetError> {
+        let next = result.next.take();
+        let task = self.record_result(agent, id, result).await?;
+        let Some(claim) = next else {
+            return Ok(FinishedTask { task, next: None });
+        };
+        // The result is kept whatever the claim does: a claim that fails answers "no task",
+        // and the agent's own claim that follows meets the failure (a 401 for a revoked agent).
+        let next = match self
+            .claim_task(agent, claim.wait_secs, &claim.executors)
+            .await
+        {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::info!(agent = %agent.id, error = %e, "the claim after a result failed");
+                None
+            }
+        };
+        Ok(FinishedTask {
+            task,
+            next: Some(ClaimResponse { task: next }),
+        })
+    }
+
+    async fn record_result(
         &self,
         agent: &FleetAgentRecord,
         id: &str,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 use switchboard_app::fleet::{
-    AgentView, NewTemplate, NewToken, TaskDetail, TaskView, TemplateView, TokenView,
+    AgentView, FinishedTask, NewTemplate, NewToken, TaskDetail, TaskView, TemplateView, TokenView,
 };
 use switchboard_app::tools::Invoked;
 use switchboard_protocol::{
@@ -257,8 +257,10 @@ pub async fn task_events(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The task's result: `{"success","output","error"?,"log"}`; 409 when the task is no longer
-/// the agent's (its lease ran out and it was handed on, or it was cancelled).
+/// The task's result: `{"success","output","error"?,"log","next"?}`; 409 when the task is no
+/// longer the agent's (its lease ran out and it was handed on, or it was cancelled). With
+/// `next` (a claim's body) the answer also carries `next` (a claim's answer), once the result
+/// is recorded.
 #[utoipa::path(post, path = "/api/v1/agent/tasks/{id}/result", tag = "fleet", request_body = Object,
     params(("id" = String, Path)),
     responses((status = 200, description = "The task now", body = Object),
@@ -268,7 +270,7 @@ pub async fn task_result(
     AgentAuth(agent): AgentAuth,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TaskResult>,
-) -> Result<Json<TaskView>, ApiError> {
+) -> Result<Json<FinishedTask>, ApiError> {
     Ok(Json(state.app.finish_task(&agent, &id, body).await?))
 }
 

@@ -216,6 +216,7 @@ server_tests! {
         assert_eq!(history, [(None, Some("queued")), (Some("queued"), Some("leased"))], "{seen}");
         let (status, done) = as_agent(&server, id, secret, &format!("/api/v1/agent/tasks/{task_id}/result"), json!({"success": true, "output": "ok"})).await;
         assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+        assert!(done.get("next").is_none(), "no claim asked for, none answered: {done}");
         let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=fleet.task.", None).await;
         let kinds: Vec<&str> = audit.as_array().unwrap().iter().filter(|e| e["target"] == task_id).filter_map(|e| e["kind"].as_str()).collect();
         for kind in ["fleet.task.queued", "fleet.task.leased", "fleet.task.succeeded"] {
@@ -233,6 +234,87 @@ server_tests! {
         );
         assert_eq!((revoked, status), (204, 401), "{answer}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "cut off at once");
+    }
+
+    async fn a_result_carries_the_agents_next_claim(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let (_, made) = server.send(&owner, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "web"}))).await;
+        let (_, enrolled) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&made["token"], "web-1"))).await;
+        let (id, secret) = (enrolled["agent_id"].as_str().unwrap(), enrolled["secret"].as_str().unwrap());
+        let enqueue = |message: &'static str| {
+            let (server, owner) = (&server, &owner);
+            async move {
+                let (status, task) = server.send(owner, Method::POST, "/api/v1/fleet/tasks",
+                    Some(json!({"type": "echo", "payload": {"message": message}, "target": {"labels": {"role": "web"}}}))).await;
+                assert_eq!(status, 201, "{task}");
+                task["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let result = |task: String, next: Value| {
+            let server = &server;
+            async move {
+                as_agent(server, id, secret, &format!("/api/v1/agent/tasks/{task}/result"),
+                    json!({"success": true, "output": "ok", "next": next})).await
+            }
+        };
+        let status_of = |task: String| {
+            let (server, owner) = (&server, &owner);
+            async move {
+                let (_, seen) = server.send(owner, Method::GET, &format!("/api/v1/fleet/tasks/{task}"), None).await;
+                seen["status"].as_str().unwrap_or_default().to_owned()
+            }
+        };
+
+        // A queued task comes back with the result of the one before.
+        let first = enqueue("one").await;
+        let (_, got) = as_agent(&server, id, secret, "/api/v1/agent/claim", json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!(got["task"]["id"].as_str(), Some(first.as_str()), "{got}");
+        let second = enqueue("two").await;
+        let (status, answer) = result(first.clone(), json!({"wait_secs": 5, "executors": ["echo"]})).await;
+        assert_eq!((status, answer["id"].as_str(), answer["status"].as_str()), (200, Some(first.as_str()), Some("succeeded")), "{answer}");
+        assert_eq!((answer["next"]["task"]["id"].as_str(), answer["next"]["task"]["attempt"].as_u64()), (Some(second.as_str()), Some(1)), "{answer}");
+        assert_eq!(status_of(second.clone()).await, "leased");
+
+        // The result is recorded before the wait: a task queued meanwhile is handed over.
+        let started = std::time::Instant::now();
+        let ((status, answer), third) = tokio::join!(
+            result(second.clone(), json!({"wait_secs": 10, "executors": ["echo"]})),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                assert_eq!(status_of(second.clone()).await, "succeeded", "recorded while the claim waits");
+                enqueue("three").await
+            }
+        );
+        assert_eq!((status, answer["next"]["task"]["id"].as_str()), (200, Some(third.as_str())), "{answer}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "handed over, not after the wait");
+
+        // Nothing to claim within the wait: `next` says so.
+        let (status, answer) = result(third.clone(), json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!((status, answer["status"].as_str(), answer["next"].clone()), (200, Some("succeeded"), json!({"task": null})), "{answer}");
+        // A result refused claims nothing.
+        let fourth = enqueue("four").await;
+        let (status, _) = result(third.clone(), json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!(status, 409, "a result counts once");
+        assert_eq!(status_of(fourth.clone()).await, "queued", "no claim behind a refused result");
+
+        // Revoked while its claim waits: the result is kept, the claim ends empty, and the
+        // agent's own claim is refused.
+        let (_, got) = as_agent(&server, id, secret, "/api/v1/agent/claim", json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!(got["task"]["id"].as_str(), Some(fourth.as_str()), "{got}");
+        let started = std::time::Instant::now();
+        let ((status, answer), revoked) = tokio::join!(
+            result(fourth.clone(), json!({"wait_secs": 10, "executors": ["echo"]})),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                server.send(&owner, Method::DELETE, &format!("/api/v1/fleet/agents/{id}"), None).await.0
+            }
+        );
+        assert_eq!((revoked, status, answer["next"].clone()), (204, 200, json!({"task": null})), "{answer}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "cut off at once");
+        assert_eq!(status_of(fourth).await, "succeeded");
+        let (status, _) = as_agent(&server, id, secret, "/api/v1/agent/claim", json!({"wait_secs": 0, "executors": ["echo"]})).await;
+        assert_eq!(status, 401);
     }
 
     async fn a_silent_agent_goes_offline(server: TestServer) {
