@@ -112,6 +112,28 @@ async fn register(b: &Booted, token: &str, n: usize) -> Result<Agent, String> {
     })
 }
 
+/// An agent's request with its credentials; a status other than 2xx is an error.
+async fn as_agent<B: serde::Serialize>(
+    b: &Booted,
+    agent: &Agent,
+    path: &str,
+    body: &B,
+) -> Result<reqwest::Response, String> {
+    let response = b
+        .client
+        .post(format!("{}{path}", b.hub))
+        .header(AGENT_ID_HEADER, &agent.id)
+        .header(AGENT_SECRET_HEADER, &agent.secret)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(response.status().to_string());
+    }
+    Ok(response)
+}
+
 /// The HTTP floor: `clients` loops sharing `total` requests to `/healthz`; requests per second.
 async fn baseline(b: &Booted, clients: usize, total: u64) -> Result<f64, String> {
     let left = Arc::new(AtomicU64::new(total));
@@ -124,10 +146,7 @@ async fn baseline(b: &Booted, clients: usize, total: u64) -> Result<f64, String>
             reason = "load generator tasks end with the run"
         )]
         handles.push(tokio::spawn(async move {
-            while left
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
-            {
+            while take_one(&left) {
                 let ok = client
                     .get(&url)
                     .send()
@@ -291,18 +310,9 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
                     None if !take_one(&unpromised) => break,
                     None => {
                         let at = Instant::now();
-                        let response = b
-                            .client
-                            .post(format!("{}/api/v1/agent/claim", b.hub))
-                            .header(AGENT_ID_HEADER, &agent.id)
-                            .header(AGENT_SECRET_HEADER, &agent.secret)
-                            .json(&claim)
-                            .send()
+                        let response = as_agent(&b, &agent, "/api/v1/agent/claim", &claim)
                             .await
-                            .map_err(|e| e.to_string())?;
-                        if !response.status().is_success() {
-                            return Err(format!("claim: {}", response.status()));
-                        }
+                            .map_err(|e| format!("claim: {e}"))?;
                         let claimed: ClaimResponse =
                             response.json().await.map_err(|e| e.to_string())?;
                         let Some(task) = claimed.task else {
@@ -322,18 +332,10 @@ pub(crate) async fn run(options: QueueOptions) -> Result<(), String> {
                     log: vec![],
                     next: chain.then(|| claim.clone()),
                 };
-                let response = b
-                    .client
-                    .post(format!("{}/api/v1/agent/tasks/{}/result", b.hub, task.id))
-                    .header(AGENT_ID_HEADER, &agent.id)
-                    .header(AGENT_SECRET_HEADER, &agent.secret)
-                    .json(&result)
-                    .send()
+                let path = format!("/api/v1/agent/tasks/{}/result", task.id);
+                let response = as_agent(&b, &agent, &path, &result)
                     .await
-                    .map_err(|e| e.to_string())?;
-                if !response.status().is_success() {
-                    return Err(format!("result: {}", response.status()));
-                }
+                    .map_err(|e| format!("result: {e}"))?;
                 if chain {
                     let answer: ResultResponse =
                         response.json().await.map_err(|e| e.to_string())?;
