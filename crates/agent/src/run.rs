@@ -191,6 +191,11 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
         state.organization,
         executors.join(", ")
     ));
+    // What this agent asks for, alone or riding on a result.
+    let claim = ClaimRequest {
+        wait_secs: CLAIM_WAIT_SECS,
+        executors,
+    };
     // The task the hub leased to this agent in its answer to the last result.
     let mut next: Option<LeasedTask> = None;
     // A task already leased is run even when asked to stop (as one claimed just before).
@@ -203,11 +208,7 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
                     pause(backoff.delay(), &stop);
                     continue;
                 }
-                let claimed = hub.claim(&ClaimRequest {
-                    wait_secs: CLAIM_WAIT_SECS,
-                    executors: executors.clone(),
-                });
-                match claimed {
+                match hub.claim(&claim) {
                     Ok(Some(task)) => task,
                     Ok(None) => {
                         backoff.reset();
@@ -227,10 +228,7 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
         backoff.reset();
         let mut result = execute(&hub, &config, &task);
         // The next claim rides on the result, unless the agent is stopping.
-        result.next = (!stop.load(Ordering::SeqCst)).then(|| ClaimRequest {
-            wait_secs: CLAIM_WAIT_SECS,
-            executors: executors.clone(),
-        });
+        result.next = (!stop.load(Ordering::SeqCst)).then(|| claim.clone());
         match hub.result(&task.id, &result) {
             Ok(leased) => {
                 log(&format!(
