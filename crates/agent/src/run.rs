@@ -227,21 +227,20 @@ pub fn run(state_dir: &Path, config_path: &Path) -> Result<(), String> {
         };
         backoff.reset();
         let mut result = execute(&hub, &config, &task);
+        // Logged now: the answer to a result with a claim may come only with the next task.
+        log(&format!(
+            "task {} {}",
+            task.id,
+            if result.success {
+                "succeeded"
+            } else {
+                "failed"
+            }
+        ));
         // The next claim rides on the result, unless the agent is stopping.
         result.next = (!stop.load(Ordering::SeqCst)).then(|| claim.clone());
         match hub.result(&task.id, &result) {
-            Ok(leased) => {
-                log(&format!(
-                    "task {} {}",
-                    task.id,
-                    if result.success {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                ));
-                next = leased;
-            }
+            Ok(leased) => next = leased,
             Err(HubError::Refused(status, why)) => log(&format!(
                 "the hub refused the result of task {} ({status}: {why})",
                 task.id
