@@ -126,6 +126,10 @@ test("token, agent, an echo task and an approved shell task, all from the consol
   // Revoking the agent cuts it off.
   await page.goto(hub.base + "/fleet");
   await page.getByRole("link", { name: "web-1" }).click();
+  // Its page lists what it ran, the tasks for its labels as well as the one for it by name.
+  const recent = page.getByRole("region", { name: "Recent tasks" });
+  assert.equal(await recent.getByRole("link", { name: "echo" }).count(), 2);
+  assert.equal(await recent.getByRole("link", { name: "shell" }).count(), 1);
   await page.getByRole("button", { name: "Revoke this agent" }).click();
   assert.equal(await page.getByTestId("agent-status").textContent(), "revoked");
   const heartbeat = await fetch(hub.base + "/api/v1/agent/heartbeat", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });

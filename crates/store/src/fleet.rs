@@ -59,6 +59,8 @@ pub struct TaskRecord {
     pub attempts: i64,
     pub max_attempts: i64,
     pub run_after: Timestamp,
+    /// The agent holding the lease while `leased`; after that the agent that held it last
+    /// (who ran it), cleared when the task goes back to the queue.
     pub lease_agent: Option<FleetAgentId>,
     pub lease_expires_at: Option<Timestamp>,
     /// JSON.

@@ -759,7 +759,7 @@ impl App {
         events: TaskEvents,
     ) -> Result<(), FleetError> {
         let task = self.own_task(agent.org_id, id).await?;
-        if task.lease_agent != Some(agent.id) {
+        if task.status != TaskStatus::Leased.as_str() || task.lease_agent != Some(agent.id) {
             return Err(FleetError::Conflict(
                 "This task is no longer leased to this agent.".to_owned(),
             ));

@@ -217,6 +217,11 @@ server_tests! {
         let (status, done) = as_agent(&server, id, secret, &format!("/api/v1/agent/tasks/{task_id}/result"), json!({"success": true, "output": "ok"})).await;
         assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
         assert!(done.get("next").is_none(), "no claim asked for, none answered: {done}");
+        // The task keeps the agent that ran it, and is among that agent's tasks.
+        let (_, ran) = server.send(&owner, Method::GET, &format!("/api/v1/fleet/tasks?agent_id={id}"), None).await;
+        let ran: Vec<(Option<&str>, Option<&str>, Option<&str>)> = ran.as_array().unwrap().iter()
+            .map(|t| (t["id"].as_str(), t["status"].as_str(), t["agent_id"].as_str())).collect();
+        assert_eq!(ran, [(Some(task_id), Some("succeeded"), Some(id))]);
         let (_, audit) = server.send(&owner, Method::GET, "/api/v1/audit?kind=fleet.task.", None).await;
         let kinds: Vec<&str> = audit.as_array().unwrap().iter().filter(|e| e["target"] == task_id).filter_map(|e| e["kind"].as_str()).collect();
         for kind in ["fleet.task.queued", "fleet.task.leased", "fleet.task.succeeded"] {
@@ -413,6 +418,8 @@ server_tests! {
         assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
         let (status, _) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/result"), json!({"success": false})).await;
         assert_eq!(status, 409, "a result counts once");
+        let (status, _) = as_agent(&server, &agent, &secret, &format!("/api/v1/agent/tasks/{id}/events"), json!({"log": ["late"]})).await;
+        assert_eq!(status, 409, "no log lines once the task is finished");
         let (_, seen) = server.send(&viewer, Method::GET, &format!("/api/v1/fleet/tasks/{id}"), None).await;
         assert_eq!((seen["status"].as_str(), seen["attempts"].as_i64()), (Some("succeeded"), Some(1)));
         assert_eq!(seen["result"]["output"]["message"], "hello");

@@ -820,7 +820,7 @@ macro_rules! fleet_repo {
                     "UPDATE tasks SET status = $1, updated_at = $2, \
                      result = COALESCE($3, result), error = COALESCE($4, error), \
                      run_after = COALESCE($5, run_after), \
-                     lease_agent = CASE WHEN $1 = 'leased' THEN lease_agent ELSE NULL END, \
+                     lease_agent = CASE WHEN $1 = 'queued' THEN NULL ELSE lease_agent END, \
                      lease_expires_at = CASE WHEN $1 = 'leased' THEN lease_expires_at ELSE NULL END \
                      WHERE id = $7 AND (org_id = $6 AND ($8 IS NULL OR lease_agent = $8) \
                      AND status IN ({from})) IS TRUE RETURNING {}",

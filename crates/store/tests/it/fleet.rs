@@ -245,10 +245,14 @@ backend_tests! {
         };
         assert!(store.fleet.move_task(&finish(db.id, "succeeded")).await.unwrap().is_none(), "not the holder");
         let done = store.fleet.move_task(&finish(web.id, "succeeded")).await.unwrap().expect("moved");
-        assert_eq!((done.status.as_str(), done.lease_agent), ("succeeded", None));
+        // The agent that ran it stays on the task (the lease itself ends).
+        assert_eq!((done.status.as_str(), done.lease_agent, done.lease_expires_at), ("succeeded", Some(web.id), None));
         assert!(store.fleet.move_task(&finish(web.id, "failed")).await.unwrap().is_none(), "finished once");
         let done = store.fleet.task(org, first.id).await.unwrap().unwrap();
-        assert_eq!((done.status.as_str(), done.result.as_deref(), done.lease_agent), ("succeeded", Some(r#"{"ok":true}"#), None));
+        assert_eq!((done.status.as_str(), done.result.as_deref(), done.lease_agent), ("succeeded", Some(r#"{"ok":true}"#), Some(web.id)));
+        let ran_by_web: Vec<_> = store.fleet.tasks(org, Some("succeeded"), Some(web.id), 10).await.unwrap().iter().map(|t| t.id).collect();
+        assert_eq!(ran_by_web, vec![first.id], "an agent's tasks include those it ran");
+        assert!(store.fleet.tasks(org, Some("succeeded"), Some(db.id), 10).await.unwrap().is_empty());
         assert!(store.fleet.task(other, first.id).await.unwrap().is_none());
         let history: Vec<String> = store.fleet.task_events(org, first.id).await.unwrap().iter()
             .map(|e| format!("{}→{}", e.from_status.as_deref().unwrap_or("-"), e.to_status.as_deref().unwrap_or("-"))).collect();
