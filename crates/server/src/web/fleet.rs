@@ -185,7 +185,27 @@ struct FleetPage {
     is_admin: bool,
 }
 
+/// The badge class of a task's or an agent's status, one rule for every fleet page.
+trait Badges {
+    fn task_badge(&self, status: &str) -> &'static str {
+        match status {
+            "succeeded" => "badge-success",
+            "failed" | "dead" => "badge-danger",
+            "cancelled" => "badge-warning",
+            _ => "badge-info",
+        }
+    }
+    fn agent_badge(&self, status: &str) -> &'static str {
+        match status {
+            "online" => "badge-success",
+            "revoked" => "badge-danger",
+            _ => "badge-warning",
+        }
+    }
+}
+
 impl Labels for FleetPage {}
+impl Badges for FleetPage {}
 
 impl FleetPage {
     fn labels_of(&self, agent: &AgentView) -> String {
@@ -532,6 +552,7 @@ struct TaskPage {
 }
 
 impl Labels for TaskPage {}
+impl Badges for TaskPage {}
 
 pub async fn task(
     State(state): State<AppState>,
@@ -770,6 +791,7 @@ struct AgentPage {
 }
 
 impl Labels for AgentPage {}
+impl Badges for AgentPage {}
 
 pub async fn agent(
     State(state): State<AppState>,
