@@ -5,6 +5,7 @@
 
 use chrono::SecondsFormat;
 use sha2::{Digest, Sha256};
+use switchboard_domain::{AuditEventId, OrgId};
 use switchboard_store::AuditRecord;
 
 /// The `prev_hash` of a chain's first event.
@@ -12,28 +13,55 @@ pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The canonical bytes of an event (everything but its own hashes).
 pub fn canonical(record: &AuditRecord) -> Vec<u8> {
-    // serde_json's map is ordered by key, so this object serialises with sorted keys.
-    let value = serde_json::json!({
-        "actor_id": record.actor_id,
-        "actor_kind": record.actor_kind,
-        "at": record.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        "decision": record.decision,
-        "details": record.details,
-        "id": record.id.to_string(),
-        "kind": record.kind,
-        "org_id": record.org_id.to_string(),
-        "seq": record.seq,
-        "target": record.target,
-    });
-    value.to_string().into_bytes()
+    let mut bytes = Vec::with_capacity(256 + record.details.len());
+    write_canonical(record, &mut bytes);
+    bytes
 }
 
 pub fn link_hash(prev_hash: &[u8], record: &AuditRecord) -> Vec<u8> {
-    Sha256::new()
-        .chain_update(prev_hash)
-        .chain_update(canonical(record))
-        .finalize()
-        .to_vec()
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    write_canonical(record, &mut hasher);
+    hasher.finalize().to_vec()
+}
+
+/// The event's fields in key order, so it serialises as the canonical object (sorted keys,
+/// no whitespace) straight into the hasher, without building a JSON value first.
+#[derive(serde::Serialize)]
+struct Canonical<'a> {
+    actor_id: &'a Option<String>,
+    actor_kind: &'a str,
+    at: String,
+    decision: &'a Option<String>,
+    details: &'a str,
+    #[serde(serialize_with = "shown")]
+    id: &'a AuditEventId,
+    kind: &'a str,
+    #[serde(serialize_with = "shown")]
+    org_id: &'a OrgId,
+    seq: i64,
+    target: &'a Option<String>,
+}
+
+fn shown<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn write_canonical(record: &AuditRecord, out: &mut impl std::io::Write) {
+    let fields = Canonical {
+        actor_id: &record.actor_id,
+        actor_kind: &record.actor_kind,
+        at: record.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        decision: &record.decision,
+        details: &record.details,
+        id: &record.id,
+        kind: &record.kind,
+        org_id: &record.org_id,
+        seq: record.seq,
+        target: &record.target,
+    };
+    // Neither writer fails (a Vec, a hasher) and every field serialises.
+    let _ = serde_json::to_writer(out, &fields);
 }
 
 /// Why a link does not hold.
@@ -116,6 +144,46 @@ mod tests {
         relinked.prev_hash = vec![1; 32];
         assert_eq!(check(1, &first.hash, &relinked), Err(Break::PrevHash));
         assert_eq!(check(0, &GENESIS, &second), Err(Break::Gap { expected: 1 }));
+    }
+
+    /// The rule the chain was first written with: a JSON object of the fields (sorted keys).
+    fn canonical_as_json_value(record: &AuditRecord) -> Vec<u8> {
+        serde_json::json!({
+            "actor_id": record.actor_id,
+            "actor_kind": record.actor_kind,
+            "at": record.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "decision": record.decision,
+            "details": record.details,
+            "id": record.id.to_string(),
+            "kind": record.kind,
+            "org_id": record.org_id.to_string(),
+            "seq": record.seq,
+            "target": record.target,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn canonical_bytes_are_those_of_the_sorted_json_object() {
+        let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let mut odd = event(&clock, 42, &GENESIS);
+        odd.actor_id = None;
+        odd.decision = None;
+        odd.target = Some("tab\there \"quoted\" \\ ünïcode \u{1}".into());
+        odd.details = r#"{"a":"line\nbreak","b":[1,2]}"#.into();
+        for record in [event(&clock, 1, &GENESIS), odd] {
+            assert_eq!(
+                String::from_utf8(canonical(&record)).unwrap(),
+                String::from_utf8(canonical_as_json_value(&record)).unwrap()
+            );
+            let expected: Vec<u8> = Sha256::new()
+                .chain_update(GENESIS)
+                .chain_update(canonical_as_json_value(&record))
+                .finalize()
+                .to_vec();
+            assert_eq!(link_hash(&GENESIS, &record), expected);
+        }
     }
 
     #[test]

@@ -322,27 +322,67 @@ impl Audit {
     }
 }
 
-/// Canonical JSON text of the details with every string value passed through the guard.
+/// Canonical JSON text of the details with every string value passed through the guard,
+/// written as it is guarded (no second JSON value is built).
 fn guard_details(details: &serde_json::Value) -> String {
-    fn walk(value: &serde_json::Value, placeholders: &mut Placeholders) -> serde_json::Value {
-        match value {
-            serde_json::Value::String(s) => {
-                let policy = Policy::default();
-                match redact(scanner(), s, &policy, placeholders) {
-                    Ok(r) => serde_json::Value::String(r.text),
-                    Err(_) => serde_json::Value::String("[REDACTED]".to_owned()),
-                }
+    struct Guarded<'a> {
+        value: &'a serde_json::Value,
+        placeholders: &'a std::cell::RefCell<Placeholders>,
+    }
+    impl Guarded<'_> {
+        fn of<'b>(&'b self, value: &'b serde_json::Value) -> Guarded<'b> {
+            Guarded {
+                value,
+                placeholders: self.placeholders,
             }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(|v| walk(v, placeholders)).collect())
-            }
-            serde_json::Value::Object(map) => serde_json::Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), walk(v, placeholders)))
-                    .collect(),
-            ),
-            other => other.clone(),
         }
     }
-    walk(details, &mut Placeholders::new()).to_string()
+    impl Serialize for Guarded<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.value {
+                serde_json::Value::String(text) => {
+                    let guarded = redact(
+                        scanner(),
+                        text,
+                        &Policy::default(),
+                        &mut self.placeholders.borrow_mut(),
+                    );
+                    match guarded {
+                        Ok(r) => s.serialize_str(&r.text),
+                        Err(_) => s.serialize_str("[REDACTED]"),
+                    }
+                }
+                serde_json::Value::Array(items) => s.collect_seq(items.iter().map(|v| self.of(v))),
+                serde_json::Value::Object(map) => {
+                    s.collect_map(map.iter().map(|(k, v)| (k, self.of(v))))
+                }
+                other => other.serialize(s),
+            }
+        }
+    }
+    let placeholders = std::cell::RefCell::new(Placeholders::new());
+    let guarded = Guarded {
+        value: details,
+        placeholders: &placeholders,
+    };
+    serde_json::to_string(&guarded).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guard_details;
+    use serde_json::json;
+
+    #[test]
+    fn details_are_guarded_string_by_string_into_canonical_text() {
+        let details = json!({
+            "z": [1, 2.5, null, true, {"who": "ann@example.com"}],
+            "a": "ann@example.com wrote to bob@example.com",
+            "n": {"deep": ["bob@example.com"], "count": 3},
+        });
+        assert_eq!(
+            guard_details(&details),
+            r#"{"a":"[EMAIL_1] wrote to [EMAIL_2]","n":{"count":3,"deep":["[EMAIL_2]"]},"z":[1,2.5,null,true,{"who":"[EMAIL_1]"}]}"#
+        );
+    }
 }

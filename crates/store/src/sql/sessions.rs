@@ -64,8 +64,14 @@ pub(crate) struct SessionUserRow {
     o_allow_sso_signup: Option<bool>,
 }
 
-/// The `SELECT` behind [`SessionUserRow`], by token hash.
-pub(crate) fn caller_sql() -> String {
+/// The `SELECT` behind [`SessionUserRow`], by token hash (made once: every signed-in request
+/// runs it).
+pub(crate) fn caller_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(build_caller_sql);
+    &SQL
+}
+
+fn build_caller_sql() -> String {
     let prefixed = |table: &str, columns: &str, alias: bool| -> String {
         columns
             .split(',')
@@ -166,7 +172,7 @@ macro_rules! session_repo {
                 hash: &[u8],
             ) -> Result<Option<$crate::sessions::Caller>, $crate::StoreError> {
                 sqlx::query_as::<_, $crate::sql::sessions::SessionUserRow>(
-                    &$crate::sql::sessions::caller_sql(),
+                    $crate::sql::sessions::caller_sql(),
                 )
                 .bind(hash)
                 .fetch_optional(self.reader())
