@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
+use switchboard_app::identity::IdentityError;
 use switchboard_app::tools::approvals::ApprovalView;
 use switchboard_domain::{ApprovalStatus, Role};
 
@@ -35,7 +36,7 @@ pub struct Card {
     pub result: String,
 }
 
-/// People's names by user id, for "asked by" and "decided by".
+/// People's names by user id (and API keys' by key id), for "asked by" and "decided by".
 type Names = std::collections::HashMap<String, String>;
 
 fn card(v: &ApprovalView, names: &Names, role: Option<Role>) -> Card {
@@ -89,13 +90,23 @@ pub async fn page(
         Ok(all) => all,
         Err(e) => return refused(e, "/approvals"),
     };
-    let names: Names = match state.app.identity.list_members(user.principal()).await {
+    let mut names: Names = match state.app.identity.list_members(user.principal()).await {
         Ok(members) => members
             .into_iter()
             .map(|m| (m.user_id.to_string(), format!("{} ({})", m.name, m.email)))
             .collect(),
         Err(e) => return refused(e, "/"),
     };
+    // Requests made with an API key show the key's name to those who may see the keys
+    // (admins); others see its id.
+    match state.app.identity.list_api_keys(user.principal()).await {
+        Ok(keys) => names.extend(
+            keys.into_iter()
+                .map(|k| (k.id.to_string(), format!("API key “{}”", k.name))),
+        ),
+        Err(IdentityError::Forbidden(_)) => {}
+        Err(e) => return refused(e, "/"),
+    }
     let (pending, recent): (Vec<&ApprovalView>, Vec<&ApprovalView>) = all
         .iter()
         .partition(|a| a.status == ApprovalStatus::Pending.as_str());

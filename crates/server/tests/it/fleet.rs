@@ -171,6 +171,22 @@ server_tests! {
         assert_eq!(tasks[0]["status"], "queued", "queued once a second admin approved it: {tasks}");
     }
 
+    async fn a_task_asked_for_with_an_api_key_shows_the_keys_name_to_approvers(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let (status, made) = server.send(&owner, Method::POST, "/api/v1/api-keys", Some(json!({"name": "nightly ops", "role": "admin"}))).await;
+        assert_eq!(status, 201, "{made}");
+        let key = Caller::key(made["key"].as_str().unwrap());
+        let (status, asked) = server.send(&key, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "shell", "payload": {"command": "/bin/echo", "args": ["hi"]}, "target": {"labels": {}}}))).await;
+        assert_eq!(status, 202, "{asked}");
+        let page = server.request(&owner, Method::GET, "/approvals", None).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Asked by API key “nightly ops”"), "{html}");
+        assert!(!html.contains(made["id"].as_str().unwrap()), "the key's id is not shown: {html}");
+    }
+
     async fn a_suspended_organisations_agents_wait_until_it_resumes(server: TestServer) {
         let operator = server.setup().await;
         let owner = server.org_with_owner(&operator, "acme").await;
