@@ -4,16 +4,15 @@
 use std::collections::HashSet;
 
 use sqlx::migrate::{Migrate, Migrator};
-use sqlx::{Connection, Database, Pool};
+use sqlx::{Connection, Database};
 
 use crate::{MigrationReport, Readiness, StoreError};
 
-async fn applied_versions<DB>(pool: &Pool<DB>) -> Result<HashSet<i64>, sqlx::Error>
+async fn applied_versions<DB>(conn: &mut DB::Connection) -> Result<HashSet<i64>, sqlx::Error>
 where
     DB: Database,
     DB::Connection: Migrate,
 {
-    let mut conn = pool.acquire().await?;
     let applied = conn.list_applied_migrations().await?;
     Ok(applied.into_iter().map(|m| m.version).collect())
 }
@@ -25,27 +24,23 @@ fn up_versions(migrator: &Migrator) -> impl Iterator<Item = i64> + '_ {
         .map(|m| m.version)
 }
 
-/// Applies every pending migration and reports which ones it applied.
+/// Applies every pending migration on `conn` and reports which ones it applied.
 pub(crate) async fn run<DB>(
     migrator: &Migrator,
-    pool: &Pool<DB>,
+    conn: &mut DB::Connection,
 ) -> Result<MigrationReport, StoreError>
 where
     DB: Database,
     DB::Connection: Migrate,
 {
-    let before = {
-        let mut conn = pool.acquire().await.map_err(StoreError::from_sqlx)?;
-        conn.ensure_migrations_table()
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        drop(conn);
-        applied_versions(pool)
-            .await
-            .map_err(StoreError::from_sqlx)?
-    };
+    conn.ensure_migrations_table()
+        .await
+        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    let before = applied_versions::<DB>(conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
     migrator
-        .run(pool)
+        .run_direct(conn)
         .await
         .map_err(|e| StoreError::Migrate(e.to_string()))?;
     let applied = up_versions(migrator)
@@ -57,29 +52,36 @@ where
     })
 }
 
-/// Whether the database answers and has every embedded migration applied.
-pub(crate) async fn readiness<DB>(migrator: &Migrator, pool: &Pool<DB>) -> Readiness
+/// Whether the database answers (`conn` is the connection the caller could get, if any) and
+/// has every embedded migration applied.
+pub(crate) async fn readiness<DB>(
+    migrator: &Migrator,
+    conn: Option<&mut DB::Connection>,
+) -> Readiness
 where
     DB: Database,
     DB::Connection: Migrate,
 {
-    let reachable = match pool.acquire().await {
-        Ok(mut conn) => conn.ping().await.is_ok(),
-        Err(_) => false,
+    let conn = match conn {
+        Some(conn) => match conn.ping().await {
+            Ok(()) => Some(conn),
+            Err(_) => None,
+        },
+        None => None,
     };
-    if !reachable {
+    let Some(conn) = conn else {
         return Readiness {
-            reachable,
+            reachable: false,
             migrations_pending: up_versions(migrator).count(),
         };
-    }
+    };
     // A database without the migrations table has nothing applied yet.
-    let applied = applied_versions(pool).await.unwrap_or_default();
+    let applied = applied_versions::<DB>(conn).await.unwrap_or_default();
     let migrations_pending = up_versions(migrator)
         .filter(|v| !applied.contains(v))
         .count();
     Readiness {
-        reachable,
+        reachable: true,
         migrations_pending,
     }
 }

@@ -1,15 +1,19 @@
-//! PostgreSQL backend: one pool shared by reads and writes. Used when `DATABASE_URL` is a
-//! `postgres://` URL; several hub replicas can share one database.
+//! PostgreSQL backend: one pool shared by reads and writes (and a smaller one for writes
+//! that need not wait for their WAL flush), each behind [`connections::Connections`]. Used
+//! when `DATABASE_URL` is a `postgres://` URL; several hub replicas can share one database.
+
+mod connections;
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::Connection as _;
 
 use crate::{ConnectOptions, MigrationReport, Readiness, Store, StoreError};
+use connections::Connections;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -18,11 +22,11 @@ type Heads = std::collections::HashMap<uuid::Uuid, (i64, Vec<u8>)>;
 
 #[derive(Clone)]
 pub(crate) struct PgDb {
-    pool: PgPool,
+    pool: Connections,
     /// Connections with `synchronous_commit = off`: a commit returns before its WAL is
     /// flushed. For the many small writes of a run in progress (events, messages,
     /// checkpoints); the next synchronous commit (any other write) flushes them too.
-    relaxed: PgPool,
+    relaxed: Connections,
     /// The last link this process wrote to each organisation's audit chain: an append tries
     /// the next seq straight away, and reads the head only when another process (or a purge)
     /// moved it (see `append_locked`).
@@ -30,16 +34,16 @@ pub(crate) struct PgDb {
 }
 
 impl PgDb {
-    pub(crate) fn writer(&self) -> &PgPool {
+    pub(crate) fn writer(&self) -> &Connections {
         &self.pool
     }
 
     /// See [`PgDb::relaxed`]: for writes a later durable write makes durable.
-    pub(crate) fn relaxed_writer(&self) -> &PgPool {
+    pub(crate) fn relaxed_writer(&self) -> &Connections {
         &self.relaxed
     }
 
-    pub(crate) fn reader(&self) -> &PgPool {
+    pub(crate) fn reader(&self) -> &Connections {
         &self.pool
     }
 }
@@ -81,8 +85,9 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
     })?
     .map_err(connect_error)?;
     let _ = probe.close().await;
+    let relaxed_max = (options.max_connections / 2).max(2);
     let relaxed = pool_options()
-        .max_connections((options.max_connections / 2).max(2))
+        .max_connections(relaxed_max)
         .min_connections(0)
         .acquire_timeout(options.connect_timeout)
         .connect_lazy_with(
@@ -90,15 +95,16 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
                 .clone()
                 .options([("synchronous_commit", "off")]),
         );
+    let max = options.max_connections.max(1);
     let pool = pool_options()
-        .max_connections(options.max_connections.max(1))
+        .max_connections(max)
         .acquire_timeout(options.connect_timeout)
         .connect_with(connect_options)
         .await
         .map_err(connect_error)?;
     let db = Arc::new(PgDb {
-        pool,
-        relaxed,
+        pool: Connections::new(pool, max),
+        relaxed: Connections::new(relaxed, relaxed_max),
         heads: Arc::default(),
     });
     Ok(Store {
@@ -400,11 +406,13 @@ impl PgDb {
 #[async_trait::async_trait]
 impl crate::Maintenance for PgDb {
     async fn migrate(&self) -> Result<MigrationReport, StoreError> {
-        crate::migrations::run(&MIGRATOR, &self.pool).await
+        let mut conn = self.pool.acquire().await.map_err(StoreError::from_sqlx)?;
+        crate::migrations::run::<sqlx::Postgres>(&MIGRATOR, &mut conn).await
     }
 
     async fn readiness(&self) -> Readiness {
-        crate::migrations::readiness(&MIGRATOR, &self.pool).await
+        let mut conn = self.pool.acquire().await.ok();
+        crate::migrations::readiness::<sqlx::Postgres>(&MIGRATOR, conn.as_deref_mut()).await
     }
 
     async fn close(&self) {

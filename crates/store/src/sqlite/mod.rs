@@ -211,11 +211,13 @@ impl SqliteDb {
 #[async_trait::async_trait]
 impl crate::Maintenance for SqliteDb {
     async fn migrate(&self) -> Result<MigrationReport, StoreError> {
-        crate::migrations::run(&MIGRATOR, &self.writer).await
+        let mut conn = self.writer.acquire().await.map_err(StoreError::from_sqlx)?;
+        crate::migrations::run::<sqlx::Sqlite>(&MIGRATOR, &mut conn).await
     }
 
     async fn readiness(&self) -> Readiness {
-        crate::migrations::readiness(&MIGRATOR, &self.reader).await
+        let mut conn = self.reader.acquire().await.ok();
+        crate::migrations::readiness::<sqlx::Sqlite>(&MIGRATOR, conn.as_deref_mut()).await
     }
 
     async fn close(&self) {
