@@ -5,8 +5,9 @@
 //! PostgreSQL's `ReadyForQuery` answer — before anyone may use it again. That is a second round
 //! trip for every statement, with a wake-up on both sides, and it shows in no statement log (on
 //! the task queue it was a fifth of the work; `docs/benchmarks.md`, tenth sitting). A connection
-//! whose statement completed needs no such check: the driver reads anything still owed before
-//! it sends the next statement. So this layer keeps those connections in a stack of its own —
+//! whose statement completed needs no such check: the driver reads every statement's answer
+//! through to its `ReadyForQuery` (`fetch_optional` too, so a deferred constraint's error is not
+//! left behind), so nothing is owed. This layer keeps those connections in a stack of its own —
 //! still checked out of sqlx's pool — and hands them out again directly.
 //!
 //! Everything else goes back through sqlx's release, ping included: a connection whose statement
@@ -355,6 +356,28 @@ mod tests {
         // sqlx never had it back (its release would have pinged it): still checked out.
         assert_eq!((pool.size(), pool.num_idle()), (1, 0));
         assert_eq!(c.lock().idle.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_late_error_stays_with_its_own_statement() {
+        let Some(url) = url() else { return };
+        // One connection, so every statement here runs on the same session.
+        let (c, _pool) = connections(&url, 1);
+        sqlx::query(
+            "CREATE TEMP TABLE late (id INT, CONSTRAINT once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(&c)
+        .await
+        .unwrap();
+        // The row comes back before the commit checks the constraint and fails: the driver
+        // must read on to that error rather than answer with the row and leave the error
+        // for whoever uses the connection next.
+        let inserted = sqlx::query("INSERT INTO late VALUES (1), (1) RETURNING id")
+            .fetch_optional(&c)
+            .await;
+        assert!(inserted.is_err(), "{inserted:?}");
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&c).await.unwrap();
+        assert_eq!(one, 1);
     }
 
     #[tokio::test]
