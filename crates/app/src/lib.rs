@@ -76,6 +76,10 @@ pub struct App {
     /// Organisations' tool policies as last read.
     pub(crate) tool_policies:
         std::sync::Arc<cache::TtlCache<switchboard_domain::OrgId, switchboard_domain::OrgPolicy>>,
+    /// Cancelled when the hub begins to stop ([`App::begin_stop`]): requests that would wait
+    /// for something to happen — an agent's claim, a run's event stream — answer at once, so
+    /// the in-flight requests a stop waits for are only those doing work.
+    pub stopping: tokio_util::sync::CancellationToken,
     pub version: &'static str,
 }
 
@@ -114,8 +118,16 @@ impl App {
             fleet_waiters: std::sync::Arc::default(),
             agent_credentials: std::sync::Arc::default(),
             tool_policies: std::sync::Arc::default(),
+            stopping: tokio_util::sync::CancellationToken::new(),
             version: env!("CARGO_PKG_VERSION"),
         }
+    }
+
+    /// The hub is stopping: a waiting claim answers "no task" (the agent asks again, of this
+    /// hub once it is back or of another replica) and a run's event stream ends (the client
+    /// reconnects with `Last-Event-ID`). Requests that do work finish as usual.
+    pub fn begin_stop(&self) {
+        self.stopping.cancel();
     }
 
     /// Sets the single sign-on providers from the configuration.

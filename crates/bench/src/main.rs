@@ -475,7 +475,13 @@ pub(crate) async fn boot(postgres: bool) -> Result<Booted, String> {
         listener.local_addr().map_err(|e| e.to_string())?
     );
     app.workers.spawn("http", move |shutdown| async move {
-        let _ = switchboard_server::serve(listener, router, shutdown.cancelled_owned()).await;
+        let _ = switchboard_server::serve(
+            listener,
+            router,
+            shutdown.cancelled_owned(),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
     });
 
     // Setup, an owner session and a gateway key with limits and a budget (all layers on).

@@ -216,10 +216,11 @@ document.addEventListener("change", function (event) {
       return pump();
     }
 
-    // Follows a run until it ends (across approvals), resuming after `after`.
-    function follow(run, after) {
+    // Follows a run until it ends (across approvals, and across a hub restart: EventSource
+    // reconnects with Last-Event-ID), resuming after `after`.
+    function follow(run, after, waiting) {
       if (!window.EventSource) { return; }
-      say("Waiting for approval…");
+      say(waiting ? "Waiting for approval…" : "The assistant is answering…");
       var source = new EventSource("/api/v1/runs/" + run + "/events?after=" + after);
       ["text", "tool_call", "tool_result", "approval_required", "approval_resolved", "error", "done"].forEach(function (name) {
         source.addEventListener(name, function (event) {
@@ -231,7 +232,7 @@ document.addEventListener("change", function (event) {
     }
 
     var pending = chat.getAttribute("data-follow-run");
-    if (pending) { follow(pending, chat.getAttribute("data-follow-after") || "0"); }
+    if (pending) { follow(pending, chat.getAttribute("data-follow-after") || "0", true); }
 
     if (!form) { return; }
     form.addEventListener("submit", function (event) {
@@ -260,8 +261,9 @@ document.addEventListener("change", function (event) {
         }
         var run = response.headers.get("x-switchboard-run-id");
         return read(response).then(function (last) {
-          if (last.status === "waiting_approval") { follow(run, last.id); }
-          else { say(""); }
+          // Ended before the run did: it waits for an approval, or the hub is stopping.
+          if (FINAL[last.status]) { say(""); }
+          else { follow(run, last.id, last.status === "waiting_approval"); }
         });
       }).catch(function () {
         handle("error", { message: "The connection was lost; reload the page to see the answer." });

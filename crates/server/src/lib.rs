@@ -165,11 +165,14 @@ async fn fallback(uri: http::Uri) -> axum::response::Response {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish. Logs `listening on http://ADDR` once connections are accepted.
+/// finish for up to `drain`, and returns without waiting for any still running then (they
+/// end with the process), so a stuck client cannot hold up a stop. Logs `listening on
+/// http://ADDR` once connections are accepted.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: std::time::Duration,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
     let addr = listener.local_addr()?;
@@ -181,12 +184,33 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    };
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(shutdown);
+    let drained = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(drain).await,
+            // The server ended without a stop signal: it answers first.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served,
+        () = drained => {
+            tracing::warn!(
+                secs = drain.as_secs(),
+                "requests still running when the stop's grace period ended; closing them"
+            );
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -641,7 +641,12 @@ impl App {
         wait_secs: u64,
         executors: &[String],
     ) -> Result<Option<LeasedTask>, FleetError> {
-        let wait = wait_secs.min(MAX_CLAIM_WAIT_SECS).min(CLAIM_WAIT_CAP_SECS);
+        // A stopping hub still hands out a queued task but does not wait for one.
+        let wait = if self.stopping.is_cancelled() {
+            0
+        } else {
+            wait_secs.min(MAX_CLAIM_WAIT_SECS).min(CLAIM_WAIT_CAP_SECS)
+        };
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
         // A claim right after one that found the queue empty waits to be handed a task.
         let mut skip_look = wait > 0 && !self.fleet_waiters.worth_looking(agent.id);
@@ -669,12 +674,16 @@ impl App {
                     () = registration.woken() => {}
                     () = tokio::time::sleep(super::wake::LOOK_EVERY) => {}
                     () = tokio::time::sleep_until(deadline) => {}
+                    () = self.stopping.cancelled() => {}
                 }
             }
             match registration.close() {
                 Outcome::Task(task) => return Ok(Some(self.leased(&task))),
                 Outcome::CutOff => return Err(revoked()),
-                Outcome::Look if looked && tokio::time::Instant::now() >= deadline => {
+                Outcome::Look
+                    if self.stopping.is_cancelled()
+                        || (looked && tokio::time::Instant::now() >= deadline) =>
+                {
                     return Ok(None)
                 }
                 Outcome::Look => {}

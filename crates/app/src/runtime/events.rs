@@ -256,7 +256,8 @@ pub struct RunFollower {
 }
 
 impl RunFollower {
-    /// The next event; `None` after the `done` that ends the follow.
+    /// The next event; `None` after the `done` that ends the follow, or once the hub is
+    /// stopping and nothing is left to send (the client follows on from the last event).
     pub async fn next(&mut self) -> Option<Followed> {
         let started = Instant::now();
         loop {
@@ -272,7 +273,7 @@ impl RunFollower {
                 }
                 return Some(Followed::Event(event));
             }
-            if self.over {
+            if self.over || self.app.stopping.is_cancelled() {
                 return None;
             }
             if !self.synced || self.read_at.elapsed() >= POLL {
@@ -299,7 +300,11 @@ impl RunFollower {
                 return Some(Followed::KeepAlive);
             }
             let wait = POLL.saturating_sub(self.read_at.elapsed());
-            match tokio::time::timeout(wait, self.updates.recv()).await {
+            let update = tokio::select! {
+                update = tokio::time::timeout(wait, self.updates.recv()) => update,
+                () = self.app.stopping.cancelled() => continue,
+            };
+            match update {
                 Ok(Ok((run, event))) if run == self.run => {
                     if event.seq == self.after + 1 && self.synced {
                         self.buffered.push_back(event);

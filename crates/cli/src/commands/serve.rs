@@ -66,12 +66,19 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
         app.version
     );
     announce_setup(&app, &console).await?;
-    switchboard_server::serve(listener, router, shutdown)
+    // Requests waiting for something to happen answer as soon as the signal comes; the
+    // others get the grace period to finish, then the workers get it again.
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    let stopping = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_stop();
+    };
+    switchboard_server::serve(listener, router, shutdown, grace)
         .await
         .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
 
     tracing::info!("shutting down: waiting for background workers");
-    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
     if !app.workers.shutdown(grace).await {
         tracing::warn!("some workers did not stop within {} s", grace.as_secs());
     }

@@ -106,10 +106,15 @@ impl Hub {
         self.child.wait().unwrap();
     }
 
-    /// Sends SIGTERM and waits for the process to exit; returns its exit code.
-    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+    /// Sends SIGTERM (and returns at once).
+    pub fn send_term(&self) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit code.
+    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        self.send_term();
         let status = wait_timeout(&mut self.child, Duration::from_secs(30));
         let rest: Vec<String> = self.lines.try_iter().collect();
         (status, rest)
@@ -170,5 +175,70 @@ impl Backend {
             Backend::Sqlite => "SQLite",
             Backend::Postgres(_) => "PostgreSQL",
         }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in person's cookie and CSRF token, for any hub on the same database.
+pub struct Session {
+    pub client: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    pub async fn send(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// First-boot setup of organisation `acme` with `setup_code` (the hub's
+/// `SWITCHBOARD_SETUP_CODE`), then its owner's sign-in.
+pub async fn set_up(hub: &Hub, setup_code: &str, context: &str) -> Session {
+    use serde_json::json;
+    let client = reqwest::Client::new();
+    let setup = client
+        .post(hub.url("/api/v1/setup"))
+        .json(
+            &json!({"setup_code": setup_code, "organization": {"name": "Acme", "slug": "acme"},
+            "owner": {"email": "ada@acme.test", "name": "Ada", "password": PASSWORD}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 201, "{context}");
+    let login = client
+        .post(hub.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ada@acme.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = login.json().await.unwrap();
+    Session {
+        client,
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
     }
 }

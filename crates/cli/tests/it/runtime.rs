@@ -7,9 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use switchboard_fake_llm::{FakeLlm, Script};
 
-use crate::hub::{Backend, Hub};
+use crate::hub::{self, Backend, Hub};
 
-const PASSWORD: &str = "correct horse battery staple";
 const SETUP_CODE: &str = "CRASH-TEST-CODE";
 
 fn config(fake: &str) -> String {
@@ -17,32 +16,6 @@ fn config(fake: &str) -> String {
         "[llm]\ndefault_model = \"local/gpt-test\"\n\n[[llm.providers]]\nname = \"local\"\n\
          kind = \"openai\"\nbase_url = \"{fake}/v1\"\n[[llm.providers.models]]\nname = \"gpt-test\"\n"
     )
-}
-
-struct Session {
-    client: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    async fn send(
-        &self,
-        base: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .request(method, format!("{base}{path}"))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
-    }
 }
 
 fn events(text: &str) -> Vec<(i64, String, Value)> {
@@ -78,36 +51,7 @@ async fn a_waiting_run_completes_once_after_the_hub_is_killed() {
         env.push(("SWITCHBOARD_CONFIG", config_path.as_str()));
         env.push(("SWITCHBOARD_SETUP_CODE", SETUP_CODE));
         let first = Hub::start(dir.path(), &env);
-        let client = reqwest::Client::new();
-        let setup = client
-            .post(first.url("/api/v1/setup"))
-            .json(
-                &json!({"setup_code": SETUP_CODE, "organization": {"name": "Acme", "slug": "acme"},
-                "owner": {"email": "ada@acme.test", "name": "Ada", "password": PASSWORD}}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(setup.status(), 201, "{}", backend.name());
-        let login = client
-            .post(first.url("/api/v1/auth/login"))
-            .json(&json!({"email": "ada@acme.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let body: Value = login.json().await.unwrap();
-        let me = Session {
-            client: client.clone(),
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        };
+        let me = hub::set_up(&first, SETUP_CODE, backend.name()).await;
         use reqwest::Method;
         let raised = me
             .send(

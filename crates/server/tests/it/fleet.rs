@@ -257,6 +257,37 @@ server_tests! {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "cut off at once");
     }
 
+    async fn a_stopping_hub_ends_waiting_claims_and_waits_for_no_new_ones(server: TestServer) {
+        let operator = server.setup().await;
+        let owner = server.org_with_owner(&operator, "acme").await;
+        let (_, made) = server.send(&owner, Method::POST, "/api/v1/fleet/registration-tokens", Some(json!({"name": "web"}))).await;
+        let (_, enrolled) = server.send(&Caller::anonymous(), Method::POST, "/api/v1/agent/register", Some(registration(&made["token"], "web-1"))).await;
+        let (id, secret) = (enrolled["agent_id"].as_str().unwrap(), enrolled["secret"].as_str().unwrap());
+        let long_claim = json!({"wait_secs": 20, "executors": ["echo"]});
+
+        let started = std::time::Instant::now();
+        let ((status, got), ()) = tokio::join!(
+            as_agent(&server, id, secret, "/api/v1/agent/claim", long_claim.clone()),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                server.app.begin_stop();
+            }
+        );
+        assert_eq!((status, &got["task"]), (200, &Value::Null), "no task: {got}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered when the stop began, not after the wait");
+
+        // While it stops: a claim does not wait, but a task already queued is still handed out.
+        let started = std::time::Instant::now();
+        let (status, got) = as_agent(&server, id, secret, "/api/v1/agent/claim", long_claim.clone()).await;
+        assert_eq!((status, &got["task"]), (200, &Value::Null), "{got}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "no wait");
+        let (created, task) = server.send(&owner, Method::POST, "/api/v1/fleet/tasks",
+            Some(json!({"type": "echo", "payload": {"message": "late"}, "target": {"labels": {"role": "web"}}}))).await;
+        assert_eq!(created, 201, "{task}");
+        let (status, got) = as_agent(&server, id, secret, "/api/v1/agent/claim", long_claim).await;
+        assert_eq!((status, got["task"]["id"].as_str()), (200, task["id"].as_str()), "{got}");
+    }
+
     async fn a_result_carries_the_agents_next_claim(server: TestServer) {
         let operator = server.setup().await;
         let owner = server.org_with_owner(&operator, "acme").await;

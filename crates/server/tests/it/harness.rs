@@ -45,7 +45,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         app.workers.spawn("http", move |shutdown| async move {
-            let _ = switchboard_server::serve(listener, router, shutdown.cancelled_owned()).await;
+            let _ = switchboard_server::serve(
+                listener,
+                router,
+                shutdown.cancelled_owned(),
+                std::time::Duration::from_secs(5),
+            )
+            .await;
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

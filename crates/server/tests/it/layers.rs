@@ -76,7 +76,7 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
         let shutdown = async move {
             let _ = stop_rx.await;
         };
-        switchboard_server::serve(listener, router, shutdown)
+        switchboard_server::serve(listener, router, shutdown, Duration::from_secs(5))
             .await
             .unwrap();
         let _ = done_tx.send(Instant::now());
@@ -97,4 +97,49 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
         "server stopped after answering"
     );
     assert!(supervisor.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test-only stuck route outside the API"
+)]
+async fn a_request_that_outlives_the_grace_period_does_not_hold_up_the_stop() {
+    use std::time::{Duration, Instant};
+    let router = axum::Router::new().route(
+        "/stuck",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            "late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stuck", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = switchboard_server::serve(
+        listener,
+        router,
+        async move {
+            let _ = stop_rx.await;
+        },
+        Duration::from_millis(500),
+    );
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let signalled = Instant::now();
+        stop_tx.send(()).unwrap();
+        signalled
+    };
+    let server_side =
+        async { tokio::join!(tokio::time::timeout(Duration::from_secs(10), server), stop) };
+    let (served, signalled) = tokio::select! {
+        stopped = server_side => stopped,
+        _ = reqwest::get(url) => panic!("the stuck request was answered"),
+    };
+    served.expect("the server stops").unwrap();
+    let took = signalled.elapsed();
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(5),
+        "stopped once the grace period ended: {took:?}"
+    );
 }

@@ -373,6 +373,23 @@ runtime_tests! {
         assert_eq!(all.len(), events.len() + rest.len());
     }
 
+    async fn a_waiting_runs_event_stream_ends_when_the_hub_begins_to_stop(rt: Rt) {
+        let c = rt.conversation(&rt.owner, "tester").await;
+        rt.fake.script(call("test__send", json!({"text": "x"})));
+        let (run, events) = rt.say(&rt.owner, &c, "Send it").await;
+        assert_eq!(events[2].2["status"], "waiting_approval");
+        let started = std::time::Instant::now();
+        let (rest, ()) = tokio::join!(rt.follow(&rt.owner, &run, events[2].0), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            rt.server.app.begin_stop();
+        });
+        // Nothing new happened; the stream ended for the client to follow on elsewhere.
+        assert_eq!(names(&rest), Vec::<&str>::new());
+        assert!(started.elapsed() < Duration::from_secs(5), "ended at the stop, not at a keep-alive or the run's end");
+        let (_, view) = rt.server.send(&rt.owner, Method::GET, &format!("/api/v1/runs/{run}"), None).await;
+        assert_eq!(view["status"], "waiting_approval", "the run itself goes on");
+    }
+
     async fn a_denied_call_is_reported_to_the_model(rt: Rt) {
         let c = rt.conversation(&rt.owner, "tester").await;
         rt.fake.script(call("test__send", json!({"text": "x"})));
