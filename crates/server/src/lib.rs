@@ -206,7 +206,7 @@ pub async fn serve(
         () = drained => {
             tracing::warn!(
                 secs = drain.as_secs(),
-                "requests still running when the stop's grace period ended; closing them"
+                "requests still running when the stop's grace period ended; stopping without them"
             );
             Ok(())
         }

@@ -62,19 +62,16 @@ where
     DB: Database,
     DB::Connection: Migrate,
 {
-    let conn = match conn {
-        Some(conn) => match conn.ping().await {
-            Ok(()) => Some(conn),
-            Err(_) => None,
-        },
-        None => None,
+    let unreachable = || Readiness {
+        reachable: false,
+        migrations_pending: up_versions(migrator).count(),
     };
     let Some(conn) = conn else {
-        return Readiness {
-            reachable: false,
-            migrations_pending: up_versions(migrator).count(),
-        };
+        return unreachable();
     };
+    if conn.ping().await.is_err() {
+        return unreachable();
+    }
     // A database without the migrations table has nothing applied yet.
     let applied = applied_versions::<DB>(conn).await.unwrap_or_default();
     let migrations_pending = up_versions(migrator)

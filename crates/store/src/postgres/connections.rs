@@ -40,6 +40,9 @@ pub(crate) const RECHECK_AFTER: Duration = Duration::from_secs(10);
 pub(crate) struct Connections {
     pool: PgPool,
     permits: Arc<Semaphore>,
+    /// How long a statement waits for a connection before it fails (`PoolTimedOut`), as
+    /// sqlx's own `acquire_timeout` does.
+    wait: Duration,
     parked: Arc<Mutex<Parked>>,
 }
 
@@ -131,11 +134,13 @@ fn lock(parked: &Mutex<Parked>) -> MutexGuard<'_, Parked> {
 }
 
 impl Connections {
-    /// `pool` must allow `max` connections: this layer never asks it for more.
-    pub(crate) fn new(pool: PgPool, max: u32) -> Connections {
+    /// `pool` must allow `max` connections: this layer never asks it for more. A statement
+    /// waits at most `wait` for one of them.
+    pub(crate) fn new(pool: PgPool, max: u32, wait: Duration) -> Connections {
         Connections {
             pool,
             permits: Arc::new(Semaphore::new(max as usize)),
+            wait,
             parked: Arc::default(),
         }
     }
@@ -145,13 +150,11 @@ impl Connections {
     }
 
     /// A connection: the most recently parked one, or one from sqlx's pool (which opens a new
-    /// one when it has none idle). Waits while `max` are in use.
+    /// one when it has none idle). Waits while `max` are in use, at most `wait`.
     pub(crate) async fn acquire(&self) -> Result<Lease, sqlx::Error> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
         loop {
             let parked = self.lock().idle.pop();
@@ -319,7 +322,10 @@ mod tests {
             .acquire_timeout(Duration::from_millis(500))
             .connect_lazy(url)
             .unwrap();
-        (Connections::new(pool.clone(), max), pool)
+        (
+            Connections::new(pool.clone(), max, Duration::from_millis(500)),
+            pool,
+        )
     }
 
     async fn backend_pid(c: &Connections) -> i32 {
@@ -477,6 +483,23 @@ mod tests {
             .unwrap();
         second.ping().await.unwrap();
         assert_eq!(pool.size(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_cannot_get_a_connection_in_time_fails_clearly() {
+        let Some(url) = url() else { return };
+        let (c, _pool) = connections(&url, 1);
+        let _held = c.acquire().await.unwrap();
+        let started = std::time::Instant::now();
+        let refused = sqlx::query("SELECT 1").execute(&c).await;
+        assert!(
+            matches!(refused, Err(sqlx::Error::PoolTimedOut)),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "after the wait allowed, not later"
+        );
     }
 
     #[tokio::test]

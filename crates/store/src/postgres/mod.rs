@@ -103,8 +103,8 @@ pub(crate) async fn connect(options: &ConnectOptions) -> Result<Store, StoreErro
         .await
         .map_err(connect_error)?;
     let db = Arc::new(PgDb {
-        pool: Connections::new(pool, max),
-        relaxed: Connections::new(relaxed, relaxed_max),
+        pool: Connections::new(pool, max, options.connect_timeout),
+        relaxed: Connections::new(relaxed, relaxed_max, options.connect_timeout),
         heads: Arc::default(),
     });
     Ok(Store {
