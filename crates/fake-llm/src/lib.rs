@@ -198,14 +198,17 @@ impl FakeLlm {
         Ok(base)
     }
 
+    /// The next script for this request, then the request in the log: a test that sees a
+    /// request recorded knows it already has its script (recorded first, a second request
+    /// could take the first one's script in between).
     fn take(&self, path: &str, headers: &HeaderMap, body: &Value) -> Script {
-        self.record(path, headers, body);
         let scripted = self
             .inner
             .scripts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop_front();
+        self.record(path, headers, body);
         scripted.unwrap_or_else(|| Script::text(format!("echo: {}", wire::last_user_text(body))))
     }
 

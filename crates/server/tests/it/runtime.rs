@@ -696,10 +696,11 @@ runtime_tests! {
     }
 
     async fn the_assistant_lists_tickets_and_files_a_request(rt: Rt) {
+        // The triage of the ticket answers first (queued before the ticket, whose triage starts
+        // at once; that of the request comes later and gets the same text as the answer).
+        rt.fake.script(Script::text("Triage note."));
         let (status, _) = rt.server.send(&rt.admin, Method::POST, "/api/v1/tickets", Some(json!({"title": "VPN drops every hour"}))).await;
         assert_eq!(status, 201);
-        // The triage of that ticket answers first (and of the request later: same text).
-        rt.fake.script(Script::text("Triage note."));
         let c = rt.conversation(&rt.admin, "workspace").await;
         rt.fake.script(call("workspace__list_tickets", json!({"status": "open"})));
         rt.fake.script(call("workspace__create_request", json!({"title": "Replace the VPN router", "priority": "high"})));
